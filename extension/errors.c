@@ -1,0 +1,44 @@
+/* Maps kernel status codes to SQLSTATEs and raises them in PostgreSQL's message style. */
+#include "pgscreen.h"
+
+#include "utils/elog.h"
+
+int
+pgscreen_sqlstate(pgs_status code)
+{
+	switch (code)
+	{
+		case PGS_ERR_INVALID_ARGUMENT:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case PGS_ERR_BAD_DATA:
+			return ERRCODE_INVALID_BINARY_REPRESENTATION;
+		case PGS_ERR_UNSUPPORTED:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
+		case PGS_ERR_LIMIT:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		case PGS_ERR_NO_MEMORY:
+		case PGS_ERR_DEVICE_MEMORY:
+			return ERRCODE_OUT_OF_MEMORY;
+		case PGS_ERR_DEVICE:
+			return ERRCODE_SYSTEM_ERROR;
+		case PGS_ERR_IO:
+			return ERRCODE_IO_ERROR;
+		case PGS_ERR_CANCELLED:
+			return ERRCODE_QUERY_CANCELED;
+		case PGS_OK:
+		case PGS_ERR_INTERNAL:
+			break;
+	}
+	return ERRCODE_INTERNAL_ERROR;
+}
+
+void
+pgscreen_raise(const pgs_error *err, const char *what)
+{
+	ereport(ERROR,
+			(errcode(pgscreen_sqlstate(err->code)),
+			 errmsg("%s: %s", what, err->message[0] ? err->message : pgs_strerror(err->code)),
+			 err->code == PGS_ERR_LIMIT && strstr(err->message, "pixels") != NULL ?
+			 errhint("The pixel limit is set by pgscreen.max_image_pixels.") : 0));
+	pg_unreachable();
+}

@@ -1,0 +1,67 @@
+/* pgscreen module entry: the magic block and the GUCs (all prefixed "pgscreen.", the prefix reserved). */
+#include "pgscreen.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "../kernels/image/image.h"
+
+PG_MODULE_MAGIC;
+
+char	   *pgscreen_device = NULL;
+int			pgscreen_max_image_pixels = (int) PGS_DEFAULT_MAX_PIXELS;
+char	   *pgscreen_cuda_module_path = NULL;
+
+void		_PG_init(void);
+
+static bool
+check_device(char **newval, void **extra, GucSource source)
+{
+	char	   *detail = NULL;
+
+	if (pgscreen_device_check_setting(*newval, NULL, &detail))
+		return true;
+	GUC_check_errdetail("%s", detail);
+	return false;
+}
+
+/*
+ * Nothing here touches CUDA: with shared_preload_libraries this runs in the postmaster, and a CUDA
+ * context does not survive fork(). The CUDA module is loaded by the first backend that needs a GPU.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("pgscreen.device",
+							   "Device for training and scoring: auto, cpu, cuda or cuda:N.",
+							   "auto uses the first GPU when one is usable and the CPU otherwise.",
+							   &pgscreen_device,
+							   "auto",
+							   PGC_USERSET,
+							   0,
+							   check_device, NULL, NULL);
+
+	DefineCustomIntVariable("pgscreen.max_image_pixels",
+							"Largest image, in pixels (width × height), that pgscreen decodes.",
+							"Checked before any pixel memory is allocated; guards against decompression bombs.",
+							&pgscreen_max_image_pixels,
+							(int) PGS_DEFAULT_MAX_PIXELS,
+							1, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	/* Loading a shared library is a superuser's decision, as for LOAD. */
+	DefineCustomStringVariable("pgscreen.cuda_module",
+							   "Path of the CUDA module pgscreen loads on first GPU use.",
+							   "$libdir is replaced by PostgreSQL's package library directory.",
+							   &pgscreen_cuda_module_path,
+							   "$libdir/pgscreen_cuda.so",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pgscreen");
+}

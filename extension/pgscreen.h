@@ -1,0 +1,47 @@
+/* Declarations shared by the extension/ files: GUC variables, error raising, allocators, devices. */
+#ifndef PGSCREEN_H
+#define PGSCREEN_H
+
+#include "postgres.h"
+
+#include "../kernels/common/alloc.h"
+#include "../kernels/common/status.h"
+#include "../kernels/device/ops.h"
+
+/* GUCs (extension/pgscreen.c) */
+extern char *pgscreen_device;
+extern int	pgscreen_max_image_pixels;
+extern char *pgscreen_cuda_module_path;
+
+/* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
+extern int	pgscreen_sqlstate(pgs_status code);
+extern void pgscreen_raise(const pgs_error *err, const char *what) pg_attribute_noreturn();
+
+/* Raise unless st is PGS_OK; `what` is the primary message prefix, e.g. "could not decode image". */
+static inline void
+pgscreen_check(pgs_status st, const pgs_error *err, const char *what)
+{
+	if (st != PGS_OK)
+		pgscreen_raise(err, what);
+}
+
+/*
+ * Allocators for kernel results (extension/memory.c). Memory comes from CurrentMemoryContext, so it is
+ * freed with the context on error. The bytea flavour reserves a varlena header in front of every block, so
+ * a finished result becomes a bytea without a copy.
+ */
+typedef struct PgscreenAllocator
+{
+	pgs_allocator base;
+	bool		as_bytea;
+	bool		too_large;		/* a request exceeded the 1 GB limit of a bytea value */
+} PgscreenAllocator;
+
+extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
+extern bytea *pgscreen_bytea_result(void *data, size_t len);
+
+/* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
+extern const pgs_ops *pgscreen_device_ops(void);
+extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
+
+#endif

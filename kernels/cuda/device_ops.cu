@@ -1,0 +1,117 @@
+// The CUDA implementation of the ops table: memory on the device's stream and the element-wise kernels.
+#include <stdio.h>
+
+#include "../device/elementwise.h"
+#include "cuda_check.h"
+#include "cuda_device.h"
+
+static pgs_status
+gpu_alloc(void *ctx, size_t bytes, void **out, pgs_error *err)
+{
+	PGS_CUDA_ENTRY_BEGIN
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	*out = NULL;
+	PGS_CUDA_TRY(cudaSetDevice(dev->ordinal), err);
+	PGS_CUDA_TRY(cudaMallocAsync(out, bytes ? bytes : 1, dev->stream), err);
+	return PGS_OK;
+	PGS_CUDA_ENTRY_END(err)
+}
+
+static void
+gpu_free(void *ctx, void *ptr)
+{
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	if (ptr != NULL && cudaSetDevice(dev->ordinal) == cudaSuccess)
+		(void) cudaFreeAsync(ptr, dev->stream);
+}
+
+static pgs_status
+gpu_upload(void *ctx, void *dst, const void *src, size_t bytes, pgs_error *err)
+{
+	PGS_CUDA_ENTRY_BEGIN
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	PGS_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, dev->stream), err);
+	return PGS_OK;
+	PGS_CUDA_ENTRY_END(err)
+}
+
+static pgs_status
+gpu_download(void *ctx, void *dst, const void *src, size_t bytes, pgs_error *err)
+{
+	PGS_CUDA_ENTRY_BEGIN
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	/* Synchronous from the caller's view: the host buffer is ready when this returns. */
+	PGS_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, dev->stream), err);
+	PGS_CUDA_TRY(cudaStreamSynchronize(dev->stream), err);
+	return PGS_OK;
+	PGS_CUDA_ENTRY_END(err)
+}
+
+static pgs_status
+gpu_synchronize(void *ctx, pgs_error *err)
+{
+	PGS_CUDA_ENTRY_BEGIN
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	PGS_CUDA_TRY(cudaStreamSynchronize(dev->stream), err);
+	return PGS_OK;
+	PGS_CUDA_ENTRY_END(err)
+}
+
+__global__ static void
+axpy_kernel(size_t n, float a, const float *x, float *y)
+{
+	for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < n; i += (size_t) gridDim.x * blockDim.x)
+		y[i] = pgs_axpy_element(a, x[i], y[i]);
+}
+
+/* Enough blocks to fill the GPU with a grid-stride loop, never more than the data needs. */
+static unsigned
+grid_for(size_t n, unsigned block)
+{
+	size_t		blocks = (n + block - 1) / block;
+
+	return (unsigned) (blocks < 65535 ? (blocks ? blocks : 1) : 65535);
+}
+
+static pgs_status
+gpu_axpy(void *ctx, size_t n, float a, const float *x, float *y, pgs_error *err)
+{
+	PGS_CUDA_ENTRY_BEGIN
+	pgs_cuda_device *dev = (pgs_cuda_device *) ctx;
+
+	axpy_kernel<<<grid_for(n, 256), 256, 0, dev->stream>>>(n, a, x, y);
+	PGS_CUDA_CHECK_LAUNCH("axpy_kernel", err);
+	return PGS_OK;
+	PGS_CUDA_ENTRY_END(err)
+}
+
+pgs_status
+pgs_cuda_device_init(pgs_cuda_device *dev, int ordinal, pgs_error *err)
+{
+	dev->ordinal = ordinal;
+	snprintf(dev->name, sizeof(dev->name), "cuda:%d", ordinal);
+	PGS_CUDA_TRY(cudaSetDevice(ordinal), err);
+	PGS_CUDA_TRY(cudaStreamCreateWithFlags(&dev->stream, cudaStreamNonBlocking), err);
+	PGS_CUBLAS_TRY(cublasCreate(&dev->cublas), err);
+	PGS_CUBLAS_TRY(cublasSetStream(dev->cublas, dev->stream), err);
+	PGS_CUDNN_TRY(cudnnCreate(&dev->cudnn), err);
+	PGS_CUDNN_TRY(cudnnSetStream(dev->cudnn, dev->stream), err);
+
+	dev->ops.version = PGS_OPS_VERSION;
+	dev->ops.kind = PGS_DEVICE_CUDA;
+	dev->ops.ordinal = ordinal;
+	dev->ops.name = dev->name;
+	dev->ops.ctx = dev;
+	dev->ops.alloc = gpu_alloc;
+	dev->ops.free = gpu_free;
+	dev->ops.upload = gpu_upload;
+	dev->ops.download = gpu_download;
+	dev->ops.synchronize = gpu_synchronize;
+	dev->ops.axpy = gpu_axpy;
+	return PGS_OK;
+}

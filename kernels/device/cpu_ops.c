@@ -1,0 +1,75 @@
+/* The CPU implementation of the ops table: plain, readable C that defines what every op must compute. */
+#include "ops.h"
+#include "elementwise.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pgs_status
+cpu_alloc(void *ctx, size_t bytes, void **out, pgs_error *err)
+{
+	(void) ctx;
+	/* 64-byte alignment keeps vectorised loops on whole cache lines. */
+	size_t		rounded = (bytes + 63) & ~(size_t) 63;
+
+	*out = aligned_alloc(64, rounded ? rounded : 64);
+	if (*out == NULL)
+		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate %zu bytes of host memory", bytes);
+	return PGS_OK;
+}
+
+static void
+cpu_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+static pgs_status
+cpu_copy(void *ctx, void *dst, const void *src, size_t bytes, pgs_error *err)
+{
+	(void) ctx;
+	(void) err;
+	if (bytes > 0)
+		memcpy(dst, src, bytes);
+	return PGS_OK;
+}
+
+static pgs_status
+cpu_synchronize(void *ctx, pgs_error *err)
+{
+	(void) ctx;
+	(void) err;
+	return PGS_OK;
+}
+
+static pgs_status
+cpu_axpy(void *ctx, size_t n, float a, const float *x, float *y, pgs_error *err)
+{
+	(void) ctx;
+	(void) err;
+	for (size_t i = 0; i < n; i++)
+		y[i] = pgs_axpy_element(a, x[i], y[i]);
+	return PGS_OK;
+}
+
+static const pgs_ops cpu_ops = {
+	.version = PGS_OPS_VERSION,
+	.kind = PGS_DEVICE_CPU,
+	.ordinal = 0,
+	.name = "cpu",
+	.ctx = NULL,
+	.alloc = cpu_alloc,
+	.free = cpu_free,
+	.upload = cpu_copy,
+	.download = cpu_copy,
+	.synchronize = cpu_synchronize,
+	.axpy = cpu_axpy,
+};
+
+const pgs_ops *
+pgs_cpu_ops(void)
+{
+	return &cpu_ops;
+}

@@ -1,0 +1,66 @@
+/* The C interface of pgscreen_cuda.so, the CUDA module that pgscreen.so loads with dlopen on first GPU use. */
+#ifndef PGS_CUDA_MODULE_H
+#define PGS_CUDA_MODULE_H
+
+#include <stddef.h>
+
+#include "../common/status.h"
+#include "ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The module exports exactly one symbol, PGS_CUDA_MODULE_ENTRY, returning this table. Nothing in the module
+ * runs at load time; CUDA is initialised by the first probe or open_device, so loading the module in a
+ * backend costs only the dynamic linking of cudart/cuDNN/cuBLAS. Bump PGS_CUDA_MODULE_ABI on any change.
+ */
+#define PGS_CUDA_MODULE_ABI 1
+#define PGS_CUDA_MODULE_ENTRY "pgscreen_cuda_module"
+
+typedef struct pgs_gpu_info
+{
+	int			ordinal;
+	char		name[256];
+	size_t		total_memory;	/* bytes */
+	size_t		free_memory;	/* bytes, when the probe ran */
+	int			cc_major;
+	int			cc_minor;
+	int			multiprocessors;
+} pgs_gpu_info;
+
+typedef struct pgs_cuda_versions
+{
+	int			driver;			/* CUDA driver API version, e.g. 13000; 0 when no driver is installed */
+	int			runtime;		/* CUDA runtime linked into the module, e.g. 13000 */
+	int			cudnn;			/* cuDNN library version, e.g. 91900 */
+	int			cublas;			/* cuBLAS library version, e.g. 130100 */
+} pgs_cuda_versions;
+
+typedef struct pgs_cuda_module
+{
+	int			abi;
+	int			ops_version;	/* PGS_OPS_VERSION the module was built with */
+	const char *build_info;		/* toolkit and architectures, for device_info() */
+
+	/* Library versions; never fails, works without a driver. */
+	void		(*versions) (pgs_cuda_versions *out);
+
+	/*
+	 * Count and describe the GPUs. With no usable GPU it returns PGS_ERR_DEVICE and a message that says
+	 * why (no driver, driver too old, no device, ...). infos may be NULL to only count.
+	 */
+	pgs_status	(*probe) (pgs_gpu_info *infos, int max_infos, int *n_gpus, pgs_error *err);
+
+	/* The ops table of GPU `ordinal`, created on first use and kept for the life of the process. */
+	pgs_status	(*open_device) (int ordinal, const pgs_ops **ops, pgs_error *err);
+} pgs_cuda_module;
+
+typedef const pgs_cuda_module *(*pgs_cuda_module_entry_fn) (int abi);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

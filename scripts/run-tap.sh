@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the TAP tests of test/t with PostgreSQL's Perl framework; each test starts its own servers.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+dir="$PGSCREEN_RUN_DIR/tap"
+mkdir -p "$dir"
+cp -r test/t "$dir/t"
+mkdir -p "$dir/tmp_check"
+give_to_postgres "$dir"
+perl_dir="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/perl"
+
+cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" \
+	PG_REGRESS="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/regress/pg_regress" \
+	PGSCREEN_PKGLIBDIR="$(dirname "$PGSCREEN_BINDIR")/lib" \
+	prove -I "$perl_dir" t/*.pl
