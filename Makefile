@@ -39,6 +39,7 @@ KERNEL_MODULES = common device image
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk
+include test/fuzz/fuzz.mk
 
 MODULE_big = pgscreen
 OBJS = $(patsubst %.c,%.o,$(wildcard extension/*.c)) $(KERNEL_LIB)

@@ -14,7 +14,7 @@ KERNEL_CFLAGS ?= -std=gnu11 $(KERNEL_OPT) -g -fPIC -Wall -Wextra -Wno-unused-par
 KERNEL_CXXFLAGS ?= -std=gnu++17 $(KERNEL_OPT) -g -fPIC -Wall -Wextra -Wno-unused-parameter
 KERNEL_CPPFLAGS ?=
 KERNEL_LIBS ?=
-KERNEL_LIB = build/libpgscreen_kernels.a
+KERNEL_LIB ?= build/libpgscreen_kernels.a
 
 KERNEL_C_SRCS := $(foreach m,$(KERNEL_MODULES),$(wildcard kernels/$(m)/*.c))
 KERNEL_CXX_SRCS := $(foreach m,$(KERNEL_MODULES),$(wildcard kernels/$(m)/*.cpp))

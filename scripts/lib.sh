@@ -55,3 +55,26 @@ pg_regress_path() {
 tap_perl_dir() {
 	echo "$(dirname "$($PG_CONFIG --pgxs)")/../test/perl"
 }
+
+# Start a throwaway server from BINDIR with its data and socket under DIR, pgscreen preloaded; prints
+# nothing, sets PGHOST/PGPORT/PGUSER for the caller. stop_server DIR BINDIR stops it.
+start_server() {
+	local dir=$1 bindir=$2 port=${3:-54329}
+	mkdir -p "$dir"
+	give_to_postgres "$dir"
+	as_postgres "$bindir/initdb" -D "$dir/data" -U postgres --no-sync >"$dir/initdb.log" 2>&1 || {
+		cat "$dir/initdb.log"; return 1; }
+	cat >>"$dir/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'pgscreen'
+listen_addresses = ''
+unix_socket_directories = '$dir'
+port = $port
+CONF
+	as_postgres "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null || {
+		cat "$dir/server.log"; return 1; }
+	export PGHOST=$dir PGPORT=$port PGUSER=postgres
+}
+
+stop_server() {
+	as_postgres "$2/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true
+}

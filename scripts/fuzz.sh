@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make fuzz: build every libFuzzer target of test/fuzz and run each for FUZZ_SECONDS (default 60) from its
+# seed corpus in test/fuzz/seeds/<name>. Fails if any target finds a crash, leak or undefined behaviour;
+# the reproducer is left in build/fuzz/.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+"$REPO/scripts/deps.sh" scripts/packages.txt scripts/packages-fuzz.txt
+make -s -j"$(nproc)" fuzz-targets
+seconds=${FUZZ_SECONDS:-60}
+rc=0
+for target in build/fuzz/fuzz_*; do
+	[ -x "$target" ] && [[ "$target" != *.o ]] || continue
+	name=${target#build/fuzz/fuzz_}
+	corpus="build/fuzz/corpus-$name"
+	mkdir -p "$corpus"
+	seeds="test/fuzz/seeds/$name"
+	echo "== fuzz_$name for ${seconds}s (seeds: $seeds)"
+	if ! (cd build/fuzz && "./fuzz_$name" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+			-print_final_stats=1 "corpus-$name" "$REPO/$seeds" 2>&1 | tail -n 12); then
+		rc=1
+	fi
+done
+ls build/fuzz/crash-* build/fuzz/leak-* build/fuzz/timeout-* 2>/dev/null && rc=1
+echo "fuzz: $([ $rc -eq 0 ] && echo 'no crash found' || echo 'FAILED: see build/fuzz')"
+exit $rc
