@@ -63,5 +63,7 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	pgscreen_pacs_init();
+
 	MarkGUCPrefixReserved("pgscreen");
 }

@@ -40,6 +40,9 @@ typedef struct PgscreenAllocator
 extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
 extern bytea *pgscreen_bytea_result(void *data, size_t len);
 
+/* PACS networking and the DICOM receiver (extension/pacs_*.c): settings, shared memory, workers. */
+extern void pgscreen_pacs_init(void);
+
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
