@@ -118,6 +118,31 @@ is_string_vr(DcmEVR vr)
 	}
 }
 
+bool
+only_well_known_uids(DcmElement *elem)
+{
+	OFString	value;
+
+	if (elem->getOFStringArray(value).bad())
+		return false;
+	std::string v(value.c_str(), value.length());
+	size_t		start = 0;
+
+	for (;;)
+	{
+		size_t		end = v.find('\\', start);
+		std::string uid = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+
+		while (!uid.empty() && (uid.back() == ' ' || uid.back() == '\0'))
+			uid.pop_back();
+		if (!uid.empty() && dcmFindNameOfUID(uid.c_str(), NULL) == NULL)
+			return false;
+		if (end == std::string::npos)
+			return true;
+		start = end + 1;
+	}
+}
+
 /* What happens to one element. */
 enum class Action
 {
@@ -286,9 +311,9 @@ Deidentifier::prepare(DcmDataset *ds, const std::string &fallback_basis)
 	std::string birth = upper_trim(dicom_string(ds, DCM_PatientBirthDate));
 
 	if (!id.empty())
-		patient_basis = "id:" + issuer + "\x1f" + id;
+		patient_basis = "id:" + issuer + "|" + id;
 	else if (!name.empty())
-		patient_basis = "name:" + name + "\x1f" + birth;
+		patient_basis = "name:" + name + "|" + birth;
 	else
 		patient_basis = "instance:" + fallback_basis;
 	patient_pseudonym = pgs_pseudonym_patient(opts_.key, opts_.key_len, patient_basis);
@@ -696,6 +721,9 @@ Deidentifier::process_item(DcmItem *item, const std::string &path, int depth)
 		const pgs_deid_rule *rule = NULL;
 		Action		action = decide(elem, tag, &rule);
 
+		if (action == Action::Uid && elem->ident() == EVR_UI && only_well_known_uids(elem))
+			action = Action::Keep;	/* SOP classes, transfer syntaxes, coding schemes: nothing to hide */
+
 		if (action != Action::Keep || (rule != NULL && std::string(rule->basic) != "K" && elem->ident() != EVR_SQ))
 			record(elem, here, action_code(action));
 		st = apply(item, elem, action, here, depth, &removed);
@@ -1038,15 +1066,22 @@ pgs_dicom_phi_report(const uint8_t *data, size_t len, const pgs_deid_options *op
 	*changes = NULL;
 	*n_changes = 0;
 	return dicom_fenced(err, [&]() -> pgs_status {
-		pgs_status	st = check_options(*opts, err);
+		/* A dry run shows no pseudonym, so it needs no key: a fixed one stands in when none is given. */
+		pgs_deid_options report_opts = *opts;
 		Session		s;
 		std::vector<Change> report;
+		pgs_status	st;
 
-		if (st != PGS_OK || (st = open_session(data, len, *opts, s, err)) != PGS_OK)
+		if (report_opts.key_len == 0)
+		{
+			memcpy(report_opts.key, "phi report", 10);
+			report_opts.key_len = 10;
+		}
+		if ((st = open_session(data, len, report_opts, s, err)) != PGS_OK)
 			return st;
 
 		DcmDataset *ds = s.file->getDataset();
-		Deidentifier deid(*opts, err);
+		Deidentifier deid(report_opts, err);
 
 		deid.report = &report;
 		deid.prepare(ds, dicom_string(ds, DCM_SOPInstanceUID));

@@ -247,6 +247,157 @@ frame_fragments(DcmDataset *ds, int frame, int frames, std::vector<uint8_t> &cod
 	return PGS_OK;
 }
 
+/* Samples of one frame from bytes in native order: interleaved or by plane, masked to the stored bits. */
+pgs_status
+unpack_samples(const uint8_t *raw, size_t raw_len, const pgs_dicom_pixel_info &info, bool planar,
+			   std::vector<int64_t> &values, pgs_error *err)
+{
+	size_t		pixels = size_t(info.rows) * size_t(info.columns);
+	int			spp = info.samples_per_pixel;
+	size_t		n = pixels * size_t(spp);
+	size_t		bytes = size_t(info.bits_allocated / 8);
+
+	if (n * bytes > raw_len)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "frame holds %zu bytes, fewer than %zu×%d samples of %zu bytes",
+						raw_len, pixels, spp, bytes);
+	for (size_t p = 0; p < pixels; p++)
+		for (int c = 0; c < spp; c++)
+		{
+			size_t		src = planar ? size_t(c) * pixels + p : p * size_t(spp) + size_t(c);
+			const uint8_t *b = raw + src * bytes;
+			uint64_t	v;
+
+			if (bytes == 1)
+				v = b[0];
+			else if (bytes == 2)
+			{
+				uint16_t	u;
+
+				memcpy(&u, b, 2);
+				v = u;
+			}
+			else
+			{
+				uint32_t	u;
+
+				memcpy(&u, b, 4);
+				v = u;
+			}
+			values[p * size_t(spp) + size_t(c)] = int64_t(v);
+		}
+	/* Keep only the stored bits, sign-extended for signed data. */
+	int			shift = info.high_bit + 1 - info.bits_stored;
+	uint64_t	mask = (uint64_t(1) << info.bits_stored) - 1;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		uint64_t	v = (uint64_t(values[i]) >> shift) & mask;
+
+		if (info.is_signed && (v >> (info.bits_stored - 1)) & 1)
+			values[i] = int64_t(v) - (int64_t(1) << info.bits_stored);
+		else
+			values[i] = int64_t(v);
+	}
+	return PGS_OK;
+}
+
+/*
+ * A frame of native (uncompressed) pixel data, read straight from the element: dcmtk keeps OW data as
+ * 16-bit words in host order, so 8-bit samples in OW from big endian files and 32-bit samples need their
+ * words put back in order. 1-bit data (segmentations) unpacks to 0/1; YBR_FULL_422 stores Y Y Cb Cr per pair.
+ */
+pgs_status
+native_frame(DcmDataset *ds, const DicomLayout &layout, const pgs_dicom_pixel_info &info, int frame,
+			 std::vector<int64_t> &values, std::string &photometric, pgs_error *err)
+{
+	DcmElement *elem = NULL;
+	Uint8	   *bytes = NULL;
+
+	if (ds->findAndGetElement(DCM_PixelData, elem).bad() || elem == NULL)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object has no Pixel Data");
+	bool		ow = elem->getVR() == EVR_OW || (elem->getVR() != EVR_OB && info.bits_allocated > 8);
+
+	if (elem->getUint8Array(bytes).bad() || bytes == NULL)
+	{
+		Uint16	   *words = NULL;
+
+		if (elem->getUint16Array(words).bad() || words == NULL)
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not read Pixel Data");
+		bytes = reinterpret_cast<Uint8 *>(words);
+		ow = true;
+	}
+	size_t		total = elem->getLength();
+	size_t		pixels = size_t(info.rows) * size_t(info.columns);
+	int			spp = info.samples_per_pixel;
+	bool		ybr422 = photometric == "YBR_FULL_422" && spp == 3 && info.bits_allocated == 8;
+	size_t		frame_bits = ybr422 ? pixels * 2 * 8 : pixels * size_t(spp) * size_t(info.bits_allocated);
+	size_t		frame_bytes = (frame_bits + 7) / 8;
+	size_t		offset_bits = frame_bits * size_t(frame);
+
+	if (info.bits_allocated == 1 ? (offset_bits + frame_bits + 7) / 8 > total : (offset_bits / 8) + frame_bytes > total)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "Pixel Data holds %zu bytes, too few for frame %d of %zu bytes", total,
+						frame, frame_bytes);
+	std::vector<uint8_t> raw(bytes + offset_bits / 8, bytes + (offset_bits + frame_bits + 7) / 8);
+	bool		big_endian_words = ow && layout.xfer == EXS_BigEndianExplicit;
+
+	if (info.bits_allocated == 8 && big_endian_words)
+		for (size_t i = 0; i < raw.size(); i++)
+		{
+			size_t		src = (offset_bits / 8 + i) ^ 1;
+
+			raw[i] = src < total ? bytes[src] : 0;
+		}
+	if (info.bits_allocated == 32 && ow)
+		for (size_t i = 0; i + 3 < raw.size(); i += 4)
+		{
+			uint16_t	lo, hi;
+
+			memcpy(&lo, &raw[i], 2);
+			memcpy(&hi, &raw[i + 2], 2);
+			if (layout.xfer == EXS_BigEndianExplicit)
+				std::swap(lo, hi);
+			uint32_t	v = uint32_t(hi) << 16 | lo;
+
+			memcpy(&raw[i], &v, 4);
+		}
+	if (info.bits_allocated == 1)
+	{
+		size_t		n = pixels * size_t(spp);
+
+		for (size_t i = 0; i < n; i++)
+		{
+			size_t		bit = offset_bits + i;
+
+			values[i] = (bytes[bit / 8] >> (bit % 8)) & 1;
+		}
+		return PGS_OK;
+	}
+	if (ybr422)
+	{
+		for (size_t p = 0; p + 1 < pixels + 1 && p < pixels; p += 2)
+		{
+			const uint8_t *q = raw.data() + p * 2;
+
+			values[p * 3] = q[0];
+			values[p * 3 + 1] = q[2];
+			values[p * 3 + 2] = q[3];
+			if (p + 1 < pixels)
+			{
+				values[(p + 1) * 3] = q[1];
+				values[(p + 1) * 3 + 1] = q[2];
+				values[(p + 1) * 3 + 2] = q[3];
+			}
+		}
+		photometric = "YBR_FULL";
+		return PGS_OK;
+	}
+	Uint16		planar = 0;
+
+	if (spp > 1)
+		ds->findAndGetUint16(DCM_PlanarConfiguration, planar);
+	return unpack_samples(raw.data(), raw.size(), info, planar == 1, values, err);
+}
+
 double
 clamp01(double v)
 {
@@ -354,7 +505,7 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 	if (info.samples_per_pixel != 1 && info.samples_per_pixel != 3)
 		return pgs_fail(err, PGS_ERR_UNSUPPORTED, "images with %d samples per pixel are not supported",
 						info.samples_per_pixel);
-	if (info.bits_allocated != 8 && info.bits_allocated != 16 && info.bits_allocated != 32)
+	if (info.bits_allocated != 1 && info.bits_allocated != 8 && info.bits_allocated != 16 && info.bits_allocated != 32)
 		return pgs_fail(err, PGS_ERR_UNSUPPORTED, "images with %d bits allocated are not supported", info.bits_allocated);
 	if (info.bits_stored < 1 || info.bits_stored > info.bits_allocated || info.high_bit < info.bits_stored - 1 ||
 		info.high_bit >= info.bits_allocated)
@@ -383,6 +534,11 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 		if (photometric == "YBR_RCT" || photometric == "YBR_ICT")
 			photometric = "RGB";
 	}
+	else if (!layout.encapsulated)
+	{
+		if ((st = native_frame(ds, layout, info, frame, values, photometric, err)) != PGS_OK)
+			return st;
+	}
 	else
 	{
 		DcmElement *elem = NULL;
@@ -393,55 +549,21 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 
 		if (elem->getUncompressedFrameSize(ds, frame_size).bad() || frame_size == 0)
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not determine the size of a frame");
-		std::vector<uint8_t> raw(size_t(frame_size) + 1);
+		/* dcmtk wants an even buffer size even for an odd-sized frame (a 3×3 RGB image has 27 bytes). */
+		Uint32		buffer_size = frame_size + (frame_size & 1);
+		std::vector<uint8_t> raw(buffer_size);
 		Uint32		start_fragment = 0;
 		OFString	color_model;
-		OFCondition cond = elem->getUncompressedFrame(ds, Uint32(frame), start_fragment, raw.data(), frame_size,
+		OFCondition cond = elem->getUncompressedFrame(ds, Uint32(frame), start_fragment, raw.data(), buffer_size,
 													  color_model);
 
 		if (cond.bad())
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not decode frame %d: %s", frame, cond.text());
 		if (!color_model.empty())
 			photometric = color_model.c_str();
-
-		size_t		bytes = size_t(info.bits_allocated / 8);
-		Uint16		planar = 0;
-
-		if (spp > 1)
-		{
-			ds->findAndGetUint16(DCM_PlanarConfiguration, planar);
-			/* RLE stores colour by plane; the decoder hands the planes back as they are. */
-			if (layout.xfer == EXS_RLELossless)
-				planar = 1;
-			else if (layout.encapsulated)
-				planar = 0;
-		}
-		if (n * bytes > frame_size)
-			return pgs_fail(err, PGS_ERR_BAD_DATA, "frame holds %u bytes, fewer than %zu×%d samples of %zu bytes",
-							frame_size, pixels, spp, bytes);
-		for (size_t p = 0; p < pixels; p++)
-			for (int c = 0; c < spp; c++)
-			{
-				size_t		src = planar ? size_t(c) * pixels + p : p * size_t(spp) + size_t(c);
-				const uint8_t *b = raw.data() + src * bytes;
-				uint64_t	v = bytes == 1 ? b[0] : bytes == 2 ? *reinterpret_cast<const uint16_t *>(b)
-					: *reinterpret_cast<const uint32_t *>(b);
-
-				values[p * size_t(spp) + size_t(c)] = int64_t(v);
-			}
-		/* Keep only the stored bits, sign-extended for signed data. */
-		int			shift = info.high_bit + 1 - info.bits_stored;
-		uint64_t	mask = info.bits_stored >= 64 ? ~uint64_t(0) : (uint64_t(1) << info.bits_stored) - 1;
-
-		for (size_t i = 0; i < n; i++)
-		{
-			uint64_t	v = (uint64_t(values[i]) >> shift) & mask;
-
-			if (info.is_signed && (v >> (info.bits_stored - 1)) & 1)
-				values[i] = int64_t(v) - (int64_t(1) << info.bits_stored);
-			else
-				values[i] = int64_t(v);
-		}
+		/* RLE hands colour back by plane; the JPEG codecs interleave. */
+		if ((st = unpack_samples(raw.data(), frame_size, info, layout.xfer == EXS_RLELossless, values, err)) != PGS_OK)
+			return st;
 	}
 
 	/* Uncompressed YBR is shown as RGB (ITU-R BT.601 full range, as PS3.3 C.7.6.3.1.2 defines it). */
@@ -469,7 +591,7 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 	out->bits = info.bits_stored;
 	bool		as_float = info.is_signed || info.bits_allocated == 32;
 
-	out->dtype = as_float ? PGS_DTYPE_F32 : info.bits_allocated == 8 ? PGS_DTYPE_U8 : PGS_DTYPE_U16;
+	out->dtype = as_float ? PGS_DTYPE_F32 : info.bits_allocated <= 8 ? PGS_DTYPE_U8 : PGS_DTYPE_U16;
 	out->data = pgs_alloc(allocator, pgs_image_bytes(out));
 	if (out->data == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d image", out->width, out->height);
