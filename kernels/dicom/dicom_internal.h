@@ -17,6 +17,7 @@ struct DicomLayout
 	size_t		dataset_offset = 0;	/* where the data set starts */
 	std::string transfer_syntax;	/* from the meta, or as detected for a bare data set */
 	E_TransferSyntax xfer = EXS_Unknown;
+	bool		xfer_overridden = false;	/* the meta names one VR encoding, the data set uses the other */
 	bool		deflated = false;
 	bool		encapsulated = false;
 	int			max_depth = 0;

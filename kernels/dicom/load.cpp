@@ -42,9 +42,35 @@ dicom_load(const uint8_t *data, size_t len, bool header_only, std::unique_ptr<Dc
 
 	DcmInputBufferStream stream;
 
+	file.reset(new DcmFileFormat());
+	if (layout->xfer_overridden)
+	{
+		/* The meta and the data set are read apart, the data set in the encoding the scan found. */
+		DcmInputBufferStream meta_stream;
+
+		meta_stream.setBuffer(data, offile_off_t(layout->dataset_offset));
+		meta_stream.setEos();
+		file->getMetaInfo()->transferInit();
+		OFCondition cond = file->getMetaInfo()->read(meta_stream, EXS_LittleEndianExplicit, EGL_noChange, 0xFFFFFFFEu);
+
+		file->getMetaInfo()->transferEnd();
+		if (cond.bad())
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not parse the DICOM file meta information: %s", cond.text());
+		stream.setBuffer(data + layout->dataset_offset, offile_off_t(len - layout->dataset_offset));
+		stream.setEos();
+		DcmDataset *ds = file->getDataset();
+
+		ds->transferInit();
+		cond = header_only
+			? ds->readUntilTag(stream, layout->xfer, EGL_noChange, 0xFFFFFFFEu, DCM_PixelData)
+			: ds->read(stream, layout->xfer, EGL_noChange, 0xFFFFFFFEu);
+		ds->transferEnd();
+		if (cond.bad())
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not parse DICOM data: %s", cond.text());
+		return PGS_OK;
+	}
 	stream.setBuffer(data, offile_off_t(len));
 	stream.setEos();
-	file.reset(new DcmFileFormat());
 	file->transferInit();
 	E_TransferSyntax xfer = layout->part10 ? EXS_Unknown : layout->xfer;
 	OFCondition cond = header_only

@@ -561,8 +561,8 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "could not decode frame %d: %s", frame, cond.text());
 		if (!color_model.empty())
 			photometric = color_model.c_str();
-		/* RLE hands colour back by plane; the JPEG codecs interleave. */
-		if ((st = unpack_samples(raw.data(), frame_size, info, layout.xfer == EXS_RLELossless, values, err)) != PGS_OK)
+		/* dcmtk's RLE and JPEG decoders both hand colour back interleaved (planar configuration 0). */
+		if ((st = unpack_samples(raw.data(), frame_size, info, false, values, err)) != PGS_OK)
 			return st;
 	}
 

@@ -359,6 +359,34 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	layout->deflated = xfer.getStreamCompression() != ESC_none;
 	layout->encapsulated = xfer.isEncapsulated();
 
+	/*
+	 * Some writers declare explicit VR little endian and write implicit VR (or the reverse). Like pydicom,
+	 * believe the data: the first element's VR bytes tell, and the data set is parsed as what it is.
+	 */
+	if (layout->part10 && !layout->deflated && !xfer.isBigEndian() && pos + 8 <= len)
+	{
+		bool		looks_explicit = upper(data[pos + 4]) && upper(data[pos + 5]);
+
+		if (xfer.isExplicitVR() && !looks_explicit && !layout->encapsulated)
+		{
+			layout->xfer = EXS_LittleEndianImplicit;
+			layout->xfer_overridden = true;
+		}
+		else if (xfer.isImplicitVR() && looks_explicit)
+		{
+			char		vr[3] = {char(data[pos + 4]), char(data[pos + 5]), 0};
+
+			if (is_known_vr(vr))
+			{
+				layout->xfer = EXS_LittleEndianExplicit;
+				layout->xfer_overridden = true;
+			}
+		}
+		if (layout->xfer_overridden)
+			xfer = DcmXfer(layout->xfer);
+	}
+	layout->encapsulated = xfer.isEncapsulated();
+
 	Walker		walker;
 
 	walker.big_endian = xfer.isBigEndian();
