@@ -16,9 +16,10 @@
 /*
  * Decisions the standard leaves to the de-identifier (documented in README "De-identification"):
  *  - Combined codes (X/Z, X/D, X/Z/D, Z/D) use the attribute's type where a small built-in list knows it
- *    (Type 3 -> X, Type 2 -> Z, Type 1 -> D) and otherwise the last code, which never leaves a required
- *    attribute missing and carries no identifying value either. X/Z/U* keeps the sequence with every UID
- *    inside replaced consistently (references stay valid within the de-identified set).
+ *    for every IOD that has it (Type 3 -> X, Type 2 -> Z) and otherwise the last code: one attribute can be
+ *    Type 3 in one IOD and Type 1 in another (Device Serial Number, Referenced Performed Procedure Step
+ *    Sequence), and the last code never leaves a required attribute missing nor keeps an identifying value.
+ *    X/Z/U* keeps the sequence with every UID inside replaced consistently (references stay valid).
  *  - Options: an enabled option's K beats its C, which beats the Basic Profile action.
  *  - Attributes the table does not list: person names get a dummy, free text (LT, ST, UT, UC) a dummy or,
  *    with a clean option, is scrubbed of the identifying values found in the object; dates get a dummy
@@ -46,14 +47,9 @@ struct TypeHint
 const TypeHint type_hints[] = {
 	{0x00080012, 3}, {0x00080013, 3},	/* Instance Creation Date/Time: SOP Common */
 	{0x00080021, 3}, {0x00080031, 3},	/* Series Date/Time: General Series */
-	{0x00080022, 3}, {0x00080032, 3},	/* Acquisition Date/Time: General Image/Acquisition */
-	{0x00080080, 3}, {0x00080082, 3}, {0x00081010, 3}, {0x00081070, 3}, {0x00181000, 3},	/* General Equipment/Series */
-	{0x00081072, 3}, {0x00081110, 3}, {0x00081111, 3}, {0x00181030, 3}, {0x00181400, 3},
-	{0x0018700A, 3}, {0x0018700C, 3}, {0x0018700E, 3},	/* DX Detector */
-	{0x00321060, 3},			/* Requested Procedure Description */
-	{0x00180010, 2},			/* Contrast/Bolus Agent */
-	{0x00102203, 2},			/* Patient's Sex Neutered (2C) */
-	{0x30080250, 2}, {0x30080251, 2}, {0x300A0006, 2}, {0x300A0007, 2},	/* RT records and plans */
+	{0x00080022, 3}, {0x00080032, 3},	/* Acquisition Date/Time: General Image, General Acquisition */
+	{0x00180010, 2},			/* Contrast/Bolus Agent: Contrast/Bolus */
+	{0x00102203, 2},			/* Patient's Sex Neutered: Patient (2C) */
 };
 
 int

@@ -24,6 +24,8 @@ dicom_global_init()
 	OFLog::configure(OFLogger::OFF_LOG_LEVEL);
 	dcmIgnoreParsingErrors.set(OFFalse);
 	dcmEnableAutomaticInputDataCorrection.set(OFTrue);
+	/* A public attribute written as UN (e.g. a UID) is read with its dictionary VR, so the profile applies. */
+	dcmEnableUnknownVRConversion.set(OFTrue);
 	DJDecoderRegistration::registerCodecs();
 	DJLSDecoderRegistration::registerCodecs();
 	DcmRLEDecoderRegistration::registerCodecs();
