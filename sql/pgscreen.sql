@@ -91,6 +91,7 @@ COMMENT ON FUNCTION screen.tensor_info(bytea) IS
 -- DICOM: inspection, pixels, de-identification (PS3.15 2023b Annex E), synthetic mammograms
 -------------------------------------------------------------------------------------------------------------
 
+-- The COST of these functions (milliseconds of work per call) lets the planner choose parallel plans.
 -- De-identification keys live in a table only members of pgscreen_deid (and superusers) can read: never in a
 -- setting, a log line or a function result. Keys are made inside the server by deid_create_key().
 DO $$
@@ -142,7 +143,8 @@ COMMENT ON FUNCTION screen.deid_create_key(text) IS
 CREATE FUNCTION screen.dicom_json(dcm bytea)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_json'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 1000;
 
 COMMENT ON FUNCTION screen.dicom_json(bytea) IS
 'The data set in the DICOM JSON model (PS3.18 Annex F): tags as keys, vr and Value, person names as Alphabetic components, sequences nested, bulk data (OB, OW, UN, Pixel Data) left out.';
@@ -150,7 +152,8 @@ COMMENT ON FUNCTION screen.dicom_json(bytea) IS
 CREATE FUNCTION screen.dicom_value(dcm bytea, tag text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_value'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 200;
 
 COMMENT ON FUNCTION screen.dicom_value(bytea, text) IS
 'One attribute as text (values joined by backslashes), NULL when absent. tag is a keyword (PatientID), (gggg,eeee), or a path such as ReferencedImageSequence[0].ReferencedSOPInstanceUID. Stops parsing before Pixel Data.';
@@ -158,7 +161,8 @@ COMMENT ON FUNCTION screen.dicom_value(bytea, text) IS
 CREATE FUNCTION screen.dicom_pixels(dcm bytea, frame int DEFAULT 0)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_pixels'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 1000;
 
 COMMENT ON FUNCTION screen.dicom_pixels(bytea, int) IS
 'One frame as an NPY tensor of stored values: uint8, uint16 (unsigned data up to 16 bits), float32 (signed or 32-bit data); colour as H×W×3 RGB. Every transfer syntax: uncompressed, deflated, RLE, JPEG, JPEG-LS, JPEG 2000.';
@@ -166,7 +170,8 @@ COMMENT ON FUNCTION screen.dicom_pixels(bytea, int) IS
 CREATE FUNCTION screen.dicom_anonymize(dcm bytea, options jsonb DEFAULT '{}')
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_anonymize'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+COST 2000;
 
 COMMENT ON FUNCTION screen.dicom_anonymize(bytea, jsonb) IS
 'De-identify with the DICOM PS3.15 2023b Basic Application Level Confidentiality Profile and the options given (retain_*, clean_*, retain_longitudinal, keep, burned_in_annotation, modalities, key). Pseudonyms and UIDs are keyed (HMAC-SHA256, screen.deid_keys); NULL when the object is quarantined.';
@@ -174,7 +179,8 @@ COMMENT ON FUNCTION screen.dicom_anonymize(bytea, jsonb) IS
 CREATE FUNCTION screen.dicom_quarantine_reason(dcm bytea, options jsonb DEFAULT '{}')
 RETURNS text
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_quarantine_reason'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 200;
 
 COMMENT ON FUNCTION screen.dicom_quarantine_reason(bytea, jsonb) IS
 'Why dicom_anonymize would quarantine (or reject) the object under these options, or NULL: modality not allowed, Burned In Annotation, a "Patient Protocol" series, a DICOMDIR.';
@@ -190,7 +196,8 @@ CREATE FUNCTION screen.dicom_phi_report(
     OUT preview text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_phi_report'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 40;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 40
+COST 1000;
 
 COMMENT ON FUNCTION screen.dicom_phi_report(bytea, jsonb) IS
 'A dry run of dicom_anonymize: one row per attribute the profile would change (X remove, Z empty, D dummy, U new UID, C clean; K for private attributes kept by an option), with its path into sequences and a preview of the value. Needs no key.';
@@ -203,7 +210,8 @@ CREATE FUNCTION screen.dicom_pseudonyms(
     OUT pseudonym text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgscreen_dicom_pseudonyms'
-LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10;
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10
+COST 1000;
 
 COMMENT ON FUNCTION screen.dicom_pseudonyms(bytea, jsonb) IS
 'The pseudonyms dicom_anonymize gives this object under the key (patient, each UID, the date offset): for filling screen.deid_map. Needs the key, like dicom_anonymize.';
@@ -223,7 +231,8 @@ CREATE FUNCTION screen.synthetic_mammogram(
     instance_number int DEFAULT 1)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgscreen_synthetic_mammogram'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+COST 10000;
 
 COMMENT ON FUNCTION screen.synthetic_mammogram(bigint, text, text, boolean, boolean, boolean, int, int, text, text, text, int) IS
 'A synthetic DICOM Digital Mammography X-Ray Image (For Presentation), 16-bit with 12 bits stored: breast with texture, L or R, CC or MLO (chosen from the seed when NULL), optionally MONOCHROME1, a burned-in label block, and planted identifying values (header, nested sequences, private elements, overlay, descriptions). Same arguments, same bytes.';

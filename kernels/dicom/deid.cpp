@@ -1161,13 +1161,14 @@ extern "C" pgs_status
 pgs_dicom_parse_tag(const char *text, uint32_t *tag, pgs_error *err)
 {
 	return dicom_fenced(err, [&]() -> pgs_status {
-		unsigned	g,
-					e;
-		char		tail;
+		std::string t = text;
 
-		if (sscanf(text, "(%4x,%4x)%c", &g, &e, &tail) == 2 || sscanf(text, "%4x,%4x%c", &g, &e, &tail) == 2)
+		if (t.size() == 11 && t[0] == '(' && t[10] == ')')
+			t = t.substr(1, 9);
+		if (t.size() == 9 && t[4] == ',' &&
+			std::all_of(t.begin(), t.end(), [](char c) { return c == ',' || isxdigit(static_cast<unsigned char>(c)); }))
 		{
-			*tag = g << 16 | e;
+			*tag = uint32_t(std::stoul(t.substr(0, 4), nullptr, 16)) << 16 | uint32_t(std::stoul(t.substr(5, 4), nullptr, 16));
 			return PGS_OK;
 		}
 		dicom_global_init();

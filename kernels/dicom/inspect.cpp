@@ -91,6 +91,10 @@ void
 element_json(std::string &out, DcmElement *elem, int depth)
 {
 	DcmEVR		vr = elem->ident();
+
+	/* Pixel Data and Overlay Data report their internal class: use the VR they were read as. */
+	if (vr == EVR_PixelData || vr == EVR_OverlayData)
+		vr = elem->getVR();
 	const char *vr_name = DcmVR(vr).getValidVRName();
 
 	out += "{\"vr\":\"";
