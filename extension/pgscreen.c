@@ -66,4 +66,6 @@ _PG_init(void)
 	pgscreen_pacs_init();
 
 	MarkGUCPrefixReserved("pgscreen");
+
+	pgscreen_dicom_init();
 }

@@ -47,4 +47,7 @@ extern void pgscreen_pacs_init(void);
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
 
+/* DICOM (extension/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
+extern void pgscreen_dicom_init(void);
+
 #endif
