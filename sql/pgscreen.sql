@@ -237,6 +237,7 @@ COST 10000;
 COMMENT ON FUNCTION screen.synthetic_mammogram(bigint, text, text, boolean, boolean, boolean, int, int, text, text, text, int) IS
 'A synthetic DICOM Digital Mammography X-Ray Image (For Presentation), 16-bit with 12 bits stored: breast with texture, L or R, CC or MLO (chosen from the seed when NULL), optionally MONOCHROME1, a burned-in label block, and planted identifying values (header, nested sequences, private elements, overlay, descriptions). Same arguments, same bytes.';
 
+-------------------------------------------------------------------------------------------------------------
 -- PACS: query/retrieve from SQL and the storage receiver
 -------------------------------------------------------------------------------------------------------------
 
