@@ -325,6 +325,7 @@ typedef struct RetrievePlan
 	int64		expected;
 	int64		excluded;
 	List	   *excluded_classes;	/* char *, distinct */
+	int			empty;			/* items the PACS lists no instance for */
 } RetrievePlan;
 
 static RetrieveItem *
@@ -504,11 +505,12 @@ collect_instance(pgs_net_event *ev, void *arg)
 
 /*
  * List the instances an item retrieves with an IMAGE-level C-FIND. A PACS that refuses such a query (a
- * strictly hierarchical one may) is not an error: the retrieval then goes ahead without the list. Returns
- * NIL then.
+ * strictly hierarchical one may) is not an error: the retrieval then goes ahead without the list, and
+ * *listed is false.
  */
 static List *
-probe_item(const char *host, int port, const char *called_aet, const PacsOptions *opts, RetrieveItem *item)
+probe_item(const char *host, int port, const char *called_aet, const PacsOptions *opts, RetrieveItem *item,
+		   bool *listed)
 {
 	MemoryContext old = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -518,11 +520,13 @@ probe_item(const char *host, int port, const char *called_aet, const PacsOptions
 
 	probe_opts.limit = INT_MAX;
 	probe_opts.model_given = true;
+	*listed = false;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(old);
 	PG_TRY();
 	{
 		pacs_run_find(host, port, called_aet, &probe_opts, PGS_QR_IMAGE, keys, collect_instance, &p);
+		*listed = true;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
 		CurrentResourceOwner = oldowner;
@@ -663,16 +667,19 @@ make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts,
 	foreach(lc, items)
 	{
 		RetrieveItem *item = lfirst(lc);
-		List	   *instances = probe_item(host, port, called_aet, opts, item);
+		bool		listed;
+		List	   *instances = probe_item(host, port, called_aet, opts, item, &listed);
 
 		CHECK_FOR_INTERRUPTS();
-		if (instances == NIL)
+		if (!listed)
 		{
 			plan->listing_incomplete = true;
 			plan->items = lappend(plan->items, item);
-			continue;
 		}
-		plan_item(plan, opts, item, instances);
+		else if (instances == NIL)
+			plan->empty++;		/* the PACS holds nothing for it: no request */
+		else
+			plan_item(plan, opts, item, instances);
 	}
 	if (plan->listing_incomplete)
 		plan->expected = -1;
@@ -726,6 +733,10 @@ report_summary(Retrieval *r, RetrievePlan *plan, int requests)
 					(long long) r->counts[PACS_COUNT_QUARANTINED], (long long) r->skipped,
 					(long long) r->counts[PACS_COUNT_FAILED], requests, requests == 1 ? "request" : "requests"),
 			 r->nreasons > 0 ? errdetail("Quarantine reasons: %s.", reasons.data) : 0));
+	if (plan->empty > 0)
+		ereport(NOTICE,
+				(errmsg("%s lists no instances for %d of the studies, series or instances asked for", r->peer,
+						plan->empty)));
 	if (plan->excluded > 0)
 	{
 		initStringInfo(&classes);
@@ -800,8 +811,15 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	activity_cleanup->func = end_activity;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, activity_cleanup);
 	pacs_activity_remaining(r.remaining);
+	r.peer = psprintf("%s at %s:%d", called_aet, host, port);
+	if (plan->items == NIL)
+	{
+		pacs_activity_end();
+		report_summary(&r, plan, 0);
+		SPI_finish();
+		PG_RETURN_INT64(0);
+	}
 	pa = pacs_open(host, port, called_aet, &opts, opts.use_move ? PGS_NET_MOVE : PGS_NET_GET, storage, nstorage);
-	r.peer = pa->peer;
 	pacs_activity_state(opts.use_move ? "retrieving (C-MOVE)" : "retrieving (C-GET)", pa->peer);
 	foreach(lc, plan->items)
 	{

@@ -146,7 +146,8 @@ build_insert(Oid relid, bool quarantine, char **qualified_name)
 	if (!unique && !quarantine)
 		contract_error(rel, "sop_instance_uid has no unique index of its own (needed so that retrieving twice stores once)");
 	/* ON CONFLICT (sop_instance_uid) reads that column: the one read privilege an inserting role needs */
-	if (unique && pg_attribute_aclcheck(relid, uid_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	if (unique && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(relid, uid_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for column sop_instance_uid of table %s", RelationGetRelationName(rel)),

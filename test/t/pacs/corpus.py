@@ -2,9 +2,9 @@
 """Writes the PACS test corpus: DICOM studies with planted identifying values, derived from Debian's pydicom test files.
 
 Usage:
-  pacs_corpus.py OUTDIR                      the studies of the query/retrieve tests (prints a manifest as JSON)
-  pacs_corpus.py OUTDIR --bulk N --series S  N instances in series S (for load tests), UIDs unique per series
-  pacs_corpus.py OUTDIR --large N            N instances of about 20 MB each (a mammogram's size)
+  corpus.py OUTDIR                      the studies of the query/retrieve tests (prints a manifest as JSON)
+  corpus.py OUTDIR --bulk N --series S  N instances in series S (for load tests), UIDs unique per series
+  corpus.py OUTDIR --large N            N instances of about 20 MB each (a mammogram's size)
 
 Every UID is derived from a fixed seed, so a run produces the same files. Identifying values are planted in
 names, IDs, dates, institution, physicians and descriptions, so a test can look for them after
@@ -25,24 +25,24 @@ MG_FOR_PRESENTATION = '1.2.840.10008.5.1.4.1.1.1.2'
 # (patient name, patient ID, birth date, sex, study key, study date, modality, source file, series, instances,
 #  SOP class to relabel with or None)
 STUDIES = [
-    ('PGS^ALICE', 'PGS-PAT-001', '19600312', 'F', 'mg2018a', '20180314', 'MG', 'CT_small.dcm', 2, 2,
+    ('PHI^ALICE', 'PHI-PAT-001', '19600312', 'F', 'mg2018a', '20180314', 'MG', 'CT_small.dcm', 2, 2,
      MG_FOR_PRESENTATION),
-    ('PGS^ALICE', 'PGS-PAT-001', '19600312', 'F', 'cr2019', '20190102', 'CR',
+    ('PHI^ALICE', 'PHI-PAT-001', '19600312', 'F', 'cr2019', '20190102', 'CR',
      'dicomdirtests/77654033/CR1/6154', 1, 1, None),
-    ('PGS^BEATRICE', 'PGS-PAT-002', '19551120', 'F', 'mg2018b', '20181120', 'MG', 'JPEG2000.dcm', 1, 4,
+    ('PHI^BEATRICE', 'PHI-PAT-002', '19551120', 'F', 'mg2018b', '20181120', 'MG', 'JPEG2000.dcm', 1, 4,
      MG_FOR_PRESENTATION),
-    ('PGS^BEATRICE', 'PGS-PAT-002', '19551120', 'F', 'mg2017', '20170601', 'MG', 'CT_small.dcm', 1, 2,
+    ('PHI^BEATRICE', 'PHI-PAT-002', '19551120', 'F', 'mg2017', '20170601', 'MG', 'CT_small.dcm', 1, 2,
      MG_FOR_PRESENTATION),
-    ('PGS^CARL', 'PGS-PAT-003', '19700505', 'M', 'ct2018', '20180505', 'CT', 'CT_small.dcm', 1, 3, None),
-    ('PGS^CARL', 'PGS-PAT-003', '19700505', 'M', 'mr2018', '20180506', 'MR', 'MR_small.dcm', 1, 2, None),
+    ('PHI^CARL', 'PHI-PAT-003', '19700505', 'M', 'ct2018', '20180505', 'CT', 'CT_small.dcm', 1, 3, None),
+    ('PHI^CARL', 'PHI-PAT-003', '19700505', 'M', 'mr2018', '20180506', 'MR', 'MR_small.dcm', 1, 2, None),
 ]
 # A non-image object in Carl's CT study: the receiver and C-GET do not negotiate it by default.
 NON_IMAGE = ('test-SR.dcm', 'ct2018')
 
 PLANTED = {
-    'InstitutionName': 'PGS General Hospital',
-    'ReferringPhysicianName': 'PGS^REFERRER',
-    'OperatorsName': 'PGS^OPERATOR',
+    'InstitutionName': 'PHI General Hospital',
+    'ReferringPhysicianName': 'PHI^REFERRER',
+    'OperatorsName': 'PHI^OPERATOR',
 }
 
 
@@ -60,7 +60,7 @@ def plant(ds, patient, study_key, study_date, modality, series_no, instance_no, 
     ds.PatientSex = sex
     for keyword, value in PLANTED.items():
         setattr(ds, keyword, value)
-    ds.AccessionNumber = 'PGSACC%s' % study_key.upper()
+    ds.AccessionNumber = 'PHIACC%s' % study_key.upper()
     ds.StudyID = study_key
     ds.StudyDescription = 'Screening of %s' % name
     ds.SeriesDescription = '%s series %d' % (modality, series_no)
@@ -109,7 +109,7 @@ def write_studies(out):
 
 def write_bulk(out, count, series):
     template = pydicom.dcmread(os.path.join(TEST_FILES, 'CT_small.dcm'))
-    patient = ('PGS^LOAD%s' % series, 'PGS-LOAD-%s' % series, '19800101', 'F')
+    patient = ('PHI^LOAD%s' % series, 'PHI-LOAD-%s' % series, '19800101', 'F')
     paths = []
     for i in range(1, count + 1):
         ds = template.copy()
@@ -125,7 +125,7 @@ def write_large(out, count):
     """About 20 MB each: 16-bit 4096 x 2560 pixels, like a full-field digital mammogram."""
     template = pydicom.dcmread(os.path.join(TEST_FILES, 'CT_small.dcm'))
     rng = np.random.default_rng(5)
-    patient = ('PGS^LARGE', 'PGS-LARGE-1', '19650101', 'F')
+    patient = ('PHI^LARGE', 'PHI-LARGE-1', '19650101', 'F')
     paths = []
     for i in range(1, count + 1):
         ds = template.copy()
