@@ -14,23 +14,12 @@ my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $corpus = PacsPeers::corpus("$tmp/corpus");
 my $bulk = PacsPeers::corpus("$tmp/bulk", '--bulk', '60', '--series', 'R');
 
-my $node = PostgreSQL::Test::Cluster->new('pacs_retrieve');
 my $scp_port = PostgreSQL::Test::Cluster::get_free_port();
 my $orthanc = PacsPeers::start_orthanc(move_port => $scp_port);
 $orthanc->upload(@{ $corpus->{files} }, @{ $bulk->{files} });
 my $port = $orthanc->port;
 
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pgscreen'
-pgscreen.scp_port = $scp_port
-pgscreen.scp_listen_addresses = '127.0.0.1'
-pgscreen.scp_role = 'pgscreen_receiver'
-pgscreen.scp_allowed_aets = 'ORTHANC\@127.0.0.1'
-pgscreen.scp_workers = 2
-});
-$node->start;
-$node->safe_psql('postgres', q{
+my $node = PacsPeers::node_with_receiver('pacs_retrieve', q{
 CREATE EXTENSION pgscreen;
 CREATE ROLE pgscreen_receiver LOGIN;
 CREATE TABLE got (sop_instance_uid text PRIMARY KEY, study_instance_uid text, series_instance_uid text,
@@ -39,9 +28,12 @@ CREATE TABLE got (sop_instance_uid text PRIMARY KEY, study_instance_uid text, se
 CREATE TABLE moved (LIKE got INCLUDING ALL);
 CREATE TABLE mg (LIKE got INCLUDING ALL);
 CREATE TABLE bulk (sop_instance_uid text PRIMARY KEY, dcm bytea);
-});
-$node->poll_query_until('postgres', "SELECT count(*) = 2 FROM screen.pacs_activity WHERE kind = 'receiver'")
-  or die 'the receiver workers did not start';
+},
+	'pgscreen.scp_port' => $scp_port,
+	'pgscreen.scp_listen_addresses' => '127.0.0.1',
+	'pgscreen.scp_role' => 'pgscreen_receiver',
+	'pgscreen.scp_allowed_aets' => 'ORTHANC@127.0.0.1',
+	'pgscreen.scp_workers' => 2);
 
 my $pacs = "'127.0.0.1', $port, 'ORTHANC'";
 my %study = map { $_ => $corpus->{studies}{$_}{study_instance_uid} } keys %{ $corpus->{studies} };

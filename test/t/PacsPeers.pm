@@ -138,6 +138,26 @@ sub dcmtk
 	return ($h->result(0), $out);
 }
 
+# A server with pgscreen preloaded whose receiver starts once setup_sql has created its role and tables
+# (settings: pgscreen.* => value). Returns the node with every receiver worker listening.
+sub node_with_receiver
+{
+	my ($name, $setup_sql, %settings) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgscreen'\n");
+	$node->start;
+	$node->safe_psql('postgres', $setup_sql);
+	$node->append_conf('postgresql.conf',
+		join('', map { my $v = $settings{$_} =~ s/'/''/gr; "$_ = '$v'\n" } sort keys %settings));
+	$node->restart;
+	my $workers = $settings{'pgscreen.scp_workers'} // 4;
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = $workers FROM screen.pacs_activity WHERE kind = 'receiver' AND state = 'listening'")
+	  or die "the receiver workers did not start:\n" . slurp_file($node->logfile);
+	return $node;
+}
+
 # Write the dcm column of a table (or query) out as files named by SOP Instance UID; returns the directory.
 sub export_instances
 {

@@ -4,7 +4,7 @@
 Usage:
   corpus.py OUTDIR                      the studies of the query/retrieve tests (prints a manifest as JSON)
   corpus.py OUTDIR --bulk N --series S  N instances in series S (for load tests), UIDs unique per series
-  corpus.py OUTDIR --large N            N instances of about 20 MB each (a mammogram's size)
+  corpus.py OUTDIR --large N            N instances of 8 MB each (16-bit 2048 x 2048, a small mammogram)
 
 Every UID is derived from a fixed seed, so a run produces the same files. Identifying values are planted in
 names, IDs, dates, institution, physicians and descriptions, so a test can look for them after
@@ -111,6 +111,7 @@ def write_bulk(out, count, series):
     template = pydicom.dcmread(os.path.join(TEST_FILES, 'CT_small.dcm'))
     patient = ('PHI^LOAD%s' % series, 'PHI-LOAD-%s' % series, '19800101', 'F')
     paths = []
+    uids = []
     for i in range(1, count + 1):
         ds = template.copy()
         ds.file_meta = template.file_meta.copy()
@@ -118,11 +119,12 @@ def write_bulk(out, count, series):
         path = os.path.join(out, 'load_%s_%05d.dcm' % (series, i))
         ds.save_as(path, write_like_original=False)
         paths.append(path)
-    return {'files': paths}
+        uids.append(ds.SOPInstanceUID)
+    return {'files': paths, 'uids': uids}
 
 
 def write_large(out, count):
-    """About 20 MB each: 16-bit 4096 x 2560 pixels, like a full-field digital mammogram."""
+    """8 MB each: 16-bit 2048 x 2048 pixels of noise (incompressible), as big as a small mammogram."""
     template = pydicom.dcmread(os.path.join(TEST_FILES, 'CT_small.dcm'))
     rng = np.random.default_rng(5)
     patient = ('PHI^LARGE', 'PHI-LARGE-1', '19650101', 'F')
@@ -131,7 +133,7 @@ def write_large(out, count):
         ds = template.copy()
         ds.file_meta = template.file_meta.copy()
         plant(ds, patient, 'large', '20210101', 'MG', 1, i, MG_FOR_PRESENTATION)
-        pixels = rng.integers(0, 4096, size=(4096, 2560), dtype=np.uint16)
+        pixels = rng.integers(0, 4096, size=(2048, 2048), dtype=np.uint16)
         ds.Rows, ds.Columns = pixels.shape
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
         ds.PixelData = pixels.tobytes()
