@@ -32,6 +32,8 @@ struct Walker
 	size_t		base;			/* offset of buf in the original data (for messages) */
 	pgs_error  *err;
 	int			max_depth = 0;
+	size_t		pixel_start = 0;	/* top-level Pixel Data: where its header starts and its value ends */
+	size_t		pixel_end = 0;
 
 	uint16_t	u16(size_t at) const
 	{
@@ -149,6 +151,8 @@ Walker::walk(size_t pos)
 			{
 				if (top == NULL || top->is_item || top->end != SIZE_MAX)
 					return pgs_fail(err, PGS_ERR_BAD_DATA, "unexpected sequence delimitation item at offset %zu", base + pos - 8);
+				if (top->fragments && stack.size() == 1)
+					pixel_end = pos;
 				stack.pop_back();
 				depth--;
 				continue;
@@ -200,6 +204,8 @@ Walker::walk(size_t pos)
 			if (!pixel && !sequence_vr && !un_vr && !implicit_here)
 				return pgs_fail(err, PGS_ERR_BAD_DATA, "element " TAGFMT " (VR %s) at offset %zu has undefined length but is not a sequence",
 								group, element, vr, base + pos);
+			if (pixel && stack.empty())
+				pixel_start = pos;
 			pos += header;
 			if (!pixel && ++depth > PGS_DICOM_MAX_DEPTH)
 				return pgs_fail(err, PGS_ERR_LIMIT, "DICOM sequences are nested deeper than %d levels at offset %zu",
@@ -212,6 +218,11 @@ Walker::walk(size_t pos)
 			return pgs_fail(err, PGS_ERR_BAD_DATA,
 							"DICOM data is truncated: element " TAGFMT " at offset %zu has length %u but only %zu bytes remain",
 							group, element, base + pos, value_len, limit - pos - header);
+		if (tag == 0x7FE00010u && stack.empty())
+		{
+			pixel_start = pos;
+			pixel_end = pos + header + value_len;
+		}
 		pos += header;
 		/* A defined-length UN that the dictionary knows as a sequence may be parsed as one: check it too. */
 		if (sequence_vr || (un_vr && dictionary_says_sequence(group, element)))
@@ -419,5 +430,10 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	pgs_status	st = walker.walk(pos);
 
 	layout->max_depth = walker.max_depth;
+	if (walker.pixel_end > walker.pixel_start)
+	{
+		layout->pixel_start = walker.pixel_start;
+		layout->pixel_end = walker.pixel_end;
+	}
 	return st;
 }
