@@ -938,6 +938,7 @@ struct Session
 	std::unique_ptr<DcmFileFormat> file;
 	DicomLayout layout;
 	bool		pixels_loaded = false;	/* false: parsing stopped at Pixel Data, the last element */
+	std::vector<uint8_t> filtered;	/* the header without elements dropped before parsing */
 	std::string meta_class;
 	std::string meta_instance;
 	std::string reason;
@@ -952,14 +953,48 @@ struct Session
  */
 pgs_status
 open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Session &s, pgs_error *err,
-			 bool with_pixels = false)
+			 bool with_pixels = false, bool prefilter = false)
 {
-	pgs_status	st = dicom_load(data, len, true, s.file, &s.layout, err);
+	DicomLayout scanned;
+	pgs_status	st = dicom_scan(data, len, &scanned, err);
 
 	if (st != PGS_OK)
 		return st;
-	bool		header_is_all = s.layout.pixel_start > 0 && s.layout.pixel_end == len && !s.layout.deflated &&
-		!s.layout.xfer_overridden;
+	bool		header_is_all = scanned.pixel_start > 0 && scanned.pixel_end == len && !scanned.deflated &&
+		!scanned.xfer_overridden;
+
+	/*
+	 * For de-identification proper, top-level elements that go whatever the options (private ones unless
+	 * safe ones are retained, overlays, curves, group lengths) are dropped as bytes before dcmtk parses:
+	 * vendor blocks are often most of a header, and dcmtk looks each private tag up by its creator.
+	 */
+	if (prefilter && header_is_all && !with_pixels)
+	{
+		std::vector<uint8_t> &kept = s.filtered;
+
+		kept.assign(data, data + scanned.dataset_offset);
+		for (size_t k = 0; k < scanned.top_level.size(); k++)
+		{
+			size_t		start = scanned.top_level[k].first;
+			uint32_t	tag = scanned.top_level[k].second;
+			uint16_t	g = uint16_t(tag >> 16);
+			size_t		end = k + 1 < scanned.top_level.size() ? scanned.top_level[k + 1].first : len;
+
+			if (start >= scanned.pixel_start)
+				break;
+			bool		drop = ((g & 1) && !opts.retain_safe_private) || (g & 0xFF01) == 0x5000 ||
+				(g & 0xFF01) == 0x6000 || (g != 0x0002 && (tag & 0xFFFF) == 0);
+
+			if (!drop)
+				kept.insert(kept.end(), data + start, data + end);
+		}
+		if ((st = dicom_load(kept.data(), kept.size(), true, s.file, &s.layout, err)) != PGS_OK)
+			return st;
+		s.layout.pixel_start = scanned.pixel_start;	/* the tail still comes from the original bytes */
+		s.layout.pixel_end = scanned.pixel_end;
+	}
+	else if ((st = dicom_load(data, len, true, s.file, &s.layout, err)) != PGS_OK)
+		return st;
 
 	if (with_pixels || !header_is_all)
 	{
@@ -1060,7 +1095,7 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		pgs_status	st = check_options(*opts, err);
 		Session		s;
 
-		if (st != PGS_OK || (st = open_session(data, len, *opts, s, err)) != PGS_OK)
+		if (st != PGS_OK || (st = open_session(data, len, *opts, s, err, false, true)) != PGS_OK)
 			return st;
 		if (s.reject)
 			return pgs_fail(err, PGS_ERR_UNSUPPORTED, "DICOM object was rejected: %s", s.reason.c_str());

@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -23,6 +25,7 @@ struct DicomLayout
 	int			max_depth = 0;
 	size_t		pixel_start = 0;	/* top-level Pixel Data element in the input (not for deflated data) */
 	size_t		pixel_end = 0;
+	std::vector<std::pair<size_t, uint32_t>> top_level;	/* offset and tag of each top-level element */
 };
 
 /*

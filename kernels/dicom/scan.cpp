@@ -34,6 +34,7 @@ struct Walker
 	int			max_depth = 0;
 	size_t		pixel_start = 0;	/* top-level Pixel Data: where its header starts and its value ends */
 	size_t		pixel_end = 0;
+	std::vector<std::pair<size_t, uint32_t>> *top_level = nullptr;	/* start and tag of each top-level element */
 
 	uint16_t	u16(size_t at) const
 	{
@@ -162,6 +163,8 @@ Walker::walk(size_t pos)
 		if (top != NULL && !top->is_item)
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "sequence " TAGFMT " holds element " TAGFMT " outside an item at offset %zu",
 							top->tag >> 16, top->tag & 0xFFFF, group, element, base + pos);
+		if (top == NULL && top_level != nullptr)
+			top_level->emplace_back(pos, tag);
 
 		char		vr[3] = "";
 		uint32_t	value_len;
@@ -427,6 +430,7 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	walker.buf = data;
 	walker.len = len;
 	walker.base = 0;
+	walker.top_level = &layout->top_level;
 	pgs_status	st = walker.walk(pos);
 
 	layout->max_depth = walker.max_depth;
