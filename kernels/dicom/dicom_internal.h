@@ -34,6 +34,9 @@ struct DicomLayout
  */
 pgs_status	dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err);
 
+/* In a prefix of the bytes, where top-level Pixel Data starts (0: not reached, deflated, or not Part 10). */
+pgs_status	dicom_scan_prefix(const uint8_t *data, size_t len, size_t *pixel_offset);
+
 /* dcmtk settings and codecs, set up once per process on first use (never in _PG_init). */
 void		dicom_global_init();
 

@@ -285,3 +285,20 @@ dicom_write_part10(DcmDataset *ds, E_TransferSyntax xfer, const std::string &sop
 	return PGS_OK;
 }
 
+
+extern "C" size_t
+pgs_dicom_header_length(const uint8_t *prefix, size_t len)
+{
+	size_t		offset = 0;
+
+	try
+	{
+		dicom_global_init();
+		dicom_scan_prefix(prefix, len, &offset);
+	}
+	catch (...)
+	{
+		offset = 0;
+	}
+	return offset;
+}

@@ -35,6 +35,8 @@ struct Walker
 	size_t		pixel_start = 0;	/* top-level Pixel Data: where its header starts and its value ends */
 	size_t		pixel_end = 0;
 	std::vector<std::pair<size_t, uint32_t>> *top_level = nullptr;	/* start and tag of each top-level element */
+	bool		prefix_mode = false;	/* stop at top-level Pixel Data; running out of data is not an error */
+	bool		reached_pixels = false;
 
 	uint16_t	u16(size_t at) const
 	{
@@ -165,6 +167,12 @@ Walker::walk(size_t pos)
 							top->tag >> 16, top->tag & 0xFFFF, group, element, base + pos);
 		if (top == NULL && top_level != nullptr)
 			top_level->emplace_back(pos, tag);
+		if (prefix_mode && top == NULL && tag == 0x7FE00010u)
+		{
+			pixel_start = pos;
+			reached_pixels = true;
+			return PGS_OK;
+		}
 
 		char		vr[3] = "";
 		uint32_t	value_len;
@@ -294,6 +302,45 @@ upper(uint8_t c)
 }
 
 }								/* namespace */
+
+pgs_status
+dicom_scan_prefix(const uint8_t *data, size_t len, size_t *pixel_offset)
+{
+	DicomLayout layout;
+	pgs_error	err;
+
+	*pixel_offset = 0;
+	/* The meta must be complete and the data set not deflated; then walk the prefix up to Pixel Data. */
+	if (len < 132 || memcmp(data + 128, "DICM", 4) != 0)
+		return PGS_OK;
+	size_t		pos = 132;
+
+	while (pos + 12 <= len && data[pos] == 0x02 && data[pos + 1] == 0x00)
+	{
+		bool		long_vr = is_long_vr(reinterpret_cast<const char *>(data + pos + 4));
+		uint32_t	value_len = long_vr ? uint32_t(data[pos + 8]) | uint32_t(data[pos + 9]) << 8 |
+			uint32_t(data[pos + 10]) << 16 | uint32_t(data[pos + 11]) << 24 : uint32_t(data[pos + 6] | data[pos + 7] << 8);
+
+		pos += (long_vr ? 12 : 8) + size_t(value_len);
+	}
+	if (pos + 8 > len || dicom_scan(data, pos, &layout, &err) != PGS_OK || layout.deflated || layout.xfer_overridden)
+		return PGS_OK;
+
+	DcmXfer		xfer(layout.xfer);
+	Walker		walker;
+
+	walker.big_endian = xfer.isBigEndian();
+	walker.implicit = xfer.isImplicitVR();
+	walker.err = &err;
+	walker.buf = data;
+	walker.len = len;
+	walker.base = 0;
+	walker.prefix_mode = true;
+	walker.walk(pos);
+	if (walker.reached_pixels)
+		*pixel_offset = walker.pixel_start;
+	return PGS_OK;
+}
 
 pgs_status
 dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)

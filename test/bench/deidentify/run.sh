@@ -80,6 +80,10 @@ dcmodify_rate() {
 	echo "$best"
 }
 
+floor_mg=$(time_sql "SELECT sum(get_byte(dcm, 0)) FROM deid_bench WHERE kind = 'mg'")
+floor_small=$(time_sql "SELECT sum(get_byte(dcm, 0)) FROM deid_bench WHERE kind = 'corpus'")
+value_mg=$(time_sql "SELECT count(screen.dicom_value(dcm, 'PatientID')) FROM deid_bench WHERE kind = 'mg'")
+value_small=$(time_sql "SELECT count(screen.dicom_value(dcm, 'PatientID')) FROM deid_bench WHERE kind = 'corpus'")
 sql_mg=$(time_sql "SELECT count(screen.dicom_anonymize(dcm, '{\"key\": \"bench\"}')) FROM deid_bench WHERE kind = 'mg'")
 sql_small=$(time_sql "SELECT count(screen.dicom_anonymize(dcm, '{\"key\": \"bench\"}')) FROM deid_bench WHERE kind = 'corpus'")
 kernel_mg=$(rate "$TOOL" bench "$ROUNDS" "${mg[@]}")
@@ -91,13 +95,17 @@ dcm_small=$(dcmodify_rate "${small[@]}")
 
 echo "De-identification (PS3.15 2023b Basic Profile), one core; files/s (higher is better)"
 awk -v nm="$N" -v ns="${#small[@]}" -v sm="$sql_mg" -v ss="$sql_small" -v km="$kernel_mg" -v ks="$kernel_small" \
-	-v pm="$py_mg" -v ps="$py_small" -v dm="$dcm_mg" -v ds="$dcm_small" 'BEGIN {
+	-v pm="$py_mg" -v ps="$py_small" -v dm="$dcm_mg" -v ds="$dcm_small" -v fm="$floor_mg" -v fs="$floor_small" \
+	-v vm="$value_mg" -v vs="$value_small" 'BEGIN {
 	printf "%-46s %16s %16s\n", "", "MG 2048x1536", "Debian corpus";
 	printf "%-46s %16s %16s\n", "files", nm, ns;
 	printf "%-46s %16.1f %16.1f\n", "pydicom reference (test/oracle)", pm, ps;
 	printf "%-46s %16.1f %16.1f\n", "dcmodify (comparable subset)", dm, ds;
 	printf "%-46s %16.1f %16.1f\n", "pgscreen kernel, in-process", km, ks;
 	printf "%-46s %16.1f %16.1f\n", "SQL screen.dicom_anonymize(dcm)", nm / sm, ns / ss;
+	printf "%-46s %16.1f %16.1f\n", "SQL reading the bytea alone (TOAST floor)", nm / fm, ns / fs;
+	printf "%-46s %16.1f %16.1f\n", "SQL screen.dicom_value(dcm, PatientID)", nm / vm, ns / vs;
+	printf "%-46s %15.1fx %15.1fx\n", "kernel vs pydicom reference (both in memory)", km / pm, ks / ps;
 	printf "%-46s %15.1fx %15.1fx\n", "SQL vs pydicom reference", (nm / sm) / pm, (ns / ss) / ps;
 	printf "%-46s %15.1fx %15.1fx\n", "SQL vs dcmodify", (nm / sm) / dm, (ns / ss) / ds;
 }'
