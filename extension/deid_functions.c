@@ -313,7 +313,7 @@ pgscreen_dicom_anonymize(PG_FUNCTION_ARGS)
 Datum
 pgscreen_dicom_quarantine_reason(PG_FUNCTION_ARGS)
 {
-	bytea	   *dcm = PG_GETARG_BYTEA_PP(0);
+	bytea	   *dcm = pgscreen_dicom_header_arg(fcinfo, 0);	/* the reasons are all in the header */
 	pgs_deid_options opts;
 	char		reason[512];
 	pgs_error	err;

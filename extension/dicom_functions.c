@@ -1,6 +1,7 @@
 /* SQL functions over DICOM bytea: dicom_json, dicom_value, dicom_pixels, synthetic_mammogram; codec set-up. */
 #include "pgscreen.h"
 
+#include "access/detoast.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -21,6 +22,43 @@ void
 pgscreen_dicom_init(void)
 {
 	pgs_dicom_register_codec();
+}
+
+/*
+ * A DICOM argument for functions that read only the header. A large object stored out of line (the
+ * recommended STORAGE EXTERNAL) is fetched in growing slices until the top-level Pixel Data is in sight, and
+ * only the bytes before it are used: scanning a table of mammograms for a tag reads kilobytes per row, not
+ * the pixels. Small, inline or deflated objects come whole.
+ */
+bytea *
+pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Datum		d = PG_GETARG_DATUM(argno);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_EXTENDED(raw))
+	{
+		Size		total = toast_raw_datum_size(d) - VARHDRSZ;
+
+		for (Size want = 64 * 1024; want < total; want *= 4)
+		{
+			bytea	   *slice = DatumGetByteaPSlice(d, 0, (int32) want);
+			size_t		header = pgs_dicom_header_length((const uint8_t *) VARDATA_ANY(slice),
+														 VARSIZE_ANY_EXHDR(slice));
+
+			if (header > 0)
+			{
+				bytea	   *result = palloc(VARHDRSZ + header);
+
+				SET_VARSIZE(result, VARHDRSZ + header);
+				memcpy(VARDATA(result), VARDATA_ANY(slice), header);
+				pfree(slice);
+				return result;
+			}
+			pfree(slice);
+		}
+	}
+	return PG_GETARG_BYTEA_PP(argno);
 }
 
 static void
@@ -53,8 +91,13 @@ pgscreen_dicom_json(PG_FUNCTION_ARGS)
 Datum
 pgscreen_dicom_value(PG_FUNCTION_ARGS)
 {
-	bytea	   *dcm = PG_GETARG_BYTEA_PP(0);
 	char	   *tag = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *first_step = pnstrdup(tag, strcspn(tag, ".["));
+	uint32_t	first;
+	pgs_error	parse_err;
+	/* Attributes before Pixel Data (nearly all) need only the header; bad tags are reported below. */
+	bool		header = pgs_dicom_parse_tag(first_step, &first, &parse_err) == PGS_OK && first < 0x7FE00010u;
+	bytea	   *dcm = header ? pgscreen_dicom_header_arg(fcinfo, 0) : PG_GETARG_BYTEA_PP(0);
 	PgscreenAllocator text;
 	char	   *value;
 	bool		found;

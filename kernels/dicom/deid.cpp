@@ -114,6 +114,13 @@ is_string_vr(DcmEVR vr)
 	}
 }
 
+/* A registered DICOM UID (SOP class, transfer syntax, ...): all of them live under 1.2.840.10008. */
+bool
+well_known_uid(const std::string &uid)
+{
+	return uid.compare(0, 14, "1.2.840.10008.") == 0 && dcmFindNameOfUID(uid.c_str(), NULL) != NULL;
+}
+
 bool
 only_well_known_uids(DcmElement *elem)
 {
@@ -131,7 +138,7 @@ only_well_known_uids(DcmElement *elem)
 
 		while (!uid.empty() && (uid.back() == ' ' || uid.back() == '\0'))
 			uid.pop_back();
-		if (!uid.empty() && dcmFindNameOfUID(uid.c_str(), NULL) == NULL)
+		if (!uid.empty() && !well_known_uid(uid))
 			return false;
 		if (end == std::string::npos)
 			return true;
@@ -253,17 +260,17 @@ Deidentifier::collect_tokens(DcmItem *item, int depth)
 
 	if (depth > PGS_DICOM_MAX_DEPTH)
 		return;
-	for (unsigned long i = 0; i < item->card(); i++)
+	for (DcmObject *o = item->nextInContainer(NULL); o != NULL; o = item->nextInContainer(o))
 	{
-		DcmElement *elem = item->getElement(i);
+		DcmElement *elem = static_cast<DcmElement *>(o);
 		DcmEVR		vr = elem->ident();
 
 		if (vr == EVR_SQ)
 		{
 			DcmSequenceOfItems *sq = static_cast<DcmSequenceOfItems *>(elem);
 
-			for (unsigned long k = 0; k < sq->card(); k++)
-				collect_tokens(sq->getItem(k), depth + 1);
+			for (DcmObject *it = sq->nextInContainer(NULL); it != NULL; it = sq->nextInContainer(it))
+				collect_tokens(static_cast<DcmItem *>(it), depth + 1);
 			continue;
 		}
 		bool		wanted = vr == EVR_PN;
@@ -326,7 +333,7 @@ Deidentifier::map_uid(const std::string &raw)
 
 	while (!uid.empty() && (uid.back() == '\0' || uid.back() == ' '))
 		uid.pop_back();
-	if (uid.empty() || dcmFindNameOfUID(uid.c_str(), NULL) != NULL)
+	if (uid.empty() || well_known_uid(uid))
 		return uid;				/* well-known DICOM UIDs (SOP classes, transfer syntaxes, ...) identify nobody */
 	auto		it = uid_map.find(uid);
 
@@ -538,7 +545,7 @@ Deidentifier::apply(DcmItem *item, DcmElement *elem, Action action, const std::s
 
 		if (action == Action::Remove)
 		{
-			delete item->remove(elem);
+			delete DcmItemList::of(item)->remove();
 			*removed = true;
 			return PGS_OK;
 		}
@@ -549,9 +556,12 @@ Deidentifier::apply(DcmItem *item, DcmElement *elem, Action action, const std::s
 			return PGS_OK;
 		}
 		/* K, D, U, C: keep the structure, de-identify every item recursively. */
-		for (unsigned long k = 0; k < sq->card(); k++)
+		unsigned long k = 0;
+
+		for (DcmObject *it = sq->nextInContainer(NULL); it != NULL; it = sq->nextInContainer(it), k++)
 		{
-			pgs_status	st = process_item(sq->getItem(k), path + "[" + std::to_string(k) + "]/", depth + 1);
+			pgs_status	st = process_item(static_cast<DcmItem *>(it),
+										  report != nullptr ? path + "[" + std::to_string(k) + "]/" : path, depth + 1);
 
 			if (st != PGS_OK)
 				return st;
@@ -566,7 +576,7 @@ Deidentifier::apply(DcmItem *item, DcmElement *elem, Action action, const std::s
 		case Action::Keep:
 			return PGS_OK;
 		case Action::Remove:
-			delete item->remove(elem);
+			delete DcmItemList::of(item)->remove();	/* the cursor is on elem (process_item) */
 			*removed = true;
 			return PGS_OK;
 		case Action::Empty:
@@ -648,69 +658,94 @@ Deidentifier::process_item(DcmItem *item, const std::string &path, int depth)
 	if (depth > PGS_DICOM_MAX_DEPTH)
 		return pgs_fail(err_, PGS_ERR_LIMIT, "DICOM sequences are nested deeper than %d levels", PGS_DICOM_MAX_DEPTH);
 
+	/*
+	 * dcmtk keeps elements in a linked list, where getElement(i) walks from the start: take a snapshot of
+	 * the pointers once (and the private creators with it), so one item costs O(n), not O(n²).
+	 */
+	std::vector<DcmElement *> elements;
+	std::map<uint32_t, std::string> creators;	/* (group << 16 | block) -> private creator */
+
+	elements.reserve(item->card());
+	for (DcmObject *o = item->nextInContainer(NULL); o != NULL; o = item->nextInContainer(o))
+	{
+		DcmElement *elem = static_cast<DcmElement *>(o);
+		const DcmTag &tag = elem->getTag();
+
+		elements.push_back(elem);
+		if (opts_.retain_safe_private && tag.isPrivateReservation())
+		{
+			OFString	creator;
+
+			elem->getOFString(creator, 0);
+			std::string c(creator.c_str());
+
+			while (!c.empty() && c.back() == ' ')
+				c.pop_back();
+			creators[uint32_t(tag.getGroup()) << 16 | tag.getElement()] = c;
+		}
+	}
+
 	/* Private blocks that keep at least one element keep their creator. */
 	std::set<uint32_t> creators_in_use;
-
-	if (opts_.retain_safe_private)
-		for (unsigned long i = 0; i < item->card(); i++)
-		{
-			DcmElement *elem = item->getElement(i);
-			const DcmTag &tag = elem->getTag();
-			uint16_t	g = tag.getGroup(),
-						e = tag.getElement();
-
-			if (!tag.isPrivate() || e < 0x1000 || elem->ident() == EVR_SQ)
-				continue;
-			std::string creator_raw = dicom_string(item, DcmTagKey(g, e >> 8));
-
-			while (!creator_raw.empty() && creator_raw.back() == ' ')
-				creator_raw.pop_back();
-			if (deid_is_safe_private(g, uint8_t(e & 0xFF), creator_raw))
-				creators_in_use.insert(uint32_t(g) << 16 | (e >> 8));
-		}
-
-	unsigned long i = 0;
-
-	while (i < item->card())
-	{
-		DcmElement *elem = item->getElement(i);
+	auto		safe_private = [&](DcmElement *elem) {
 		const DcmTag &tag = elem->getTag();
 		uint16_t	g = tag.getGroup(),
 					e = tag.getElement();
-		std::string here = path + dicom_tag_text(tag);
+
+		if (!tag.isPrivate() || e < 0x1000 || elem->ident() == EVR_SQ)
+			return false;
+		auto		it = creators.find(uint32_t(g) << 16 | (e >> 8));
+
+		return it != creators.end() && deid_is_safe_private(g, uint8_t(e & 0xFF), it->second);
+	};
+
+	if (opts_.retain_safe_private)
+		for (DcmElement *elem : elements)
+			if (safe_private(elem))
+				creators_in_use.insert(uint32_t(elem->getTag().getGroup()) << 16 | (elem->getTag().getElement() >> 8));
+
+	/* The list's cursor follows the snapshot, so a removal unlinks the current node in O(1). */
+	DcmList    *list = DcmItemList::of(item);
+
+	list->seek(ELP_first);
+	for (DcmElement *elem : elements)
+	{
+		const DcmTag &tag = elem->getTag();
+		uint16_t	g = tag.getGroup(),
+					e = tag.getElement();
 		bool		removed = false;
 		pgs_status	st;
 
+		if (list->get() != elem)
+		{
+			/* Something moved the cursor: find the element again (never expected, kept correct anyway). */
+			list->seek(ELP_first);
+			while (list->get() != NULL && list->get() != elem)
+				list->seek(ELP_next);
+		}
+
 		if (g == 0x0002 && depth == 0)
 		{
-			i++;				/* file meta in a data set is dropped when the new meta is written */
-			continue;
+			list->seek(ELP_next);
+			continue;			/* file meta in a data set is dropped when the new meta is written */
 		}
+		/* Paths are text only a report or a sequence needs. */
+		std::string here = report != nullptr || elem->ident() == EVR_SQ ? path + dicom_tag_text(tag) : std::string();
+
 		if (tag.isPrivate() || g == 0x0001 || g == 0x0003 || g == 0x0005 || g == 0x0007 || g == 0xFFFF)
 		{
 			bool		keep = false;
 
 			if (opts_.retain_safe_private && tag.isPrivate())
-			{
-				if (e >= 0x0010 && e <= 0x00FF)
-					keep = creators_in_use.count(uint32_t(g) << 16 | e) > 0;
-				else if (e >= 0x1000 && elem->ident() != EVR_SQ)
-				{
-					std::string creator = dicom_string(item, DcmTagKey(g, e >> 8));
-
-					while (!creator.empty() && creator.back() == ' ')
-						creator.pop_back();
-					keep = deid_is_safe_private(g, uint8_t(e & 0xFF), creator);
-				}
-			}
+				keep = tag.isPrivateReservation() ? creators_in_use.count(uint32_t(g) << 16 | e) > 0 : safe_private(elem);
 			if (keep)
 			{
 				record(elem, here, "K");
-				i++;
+				list->seek(ELP_next);
 				continue;
 			}
 			record(elem, here, "X");
-			delete item->remove(elem);
+			delete list->remove();
 			continue;
 		}
 
@@ -720,13 +755,13 @@ Deidentifier::process_item(DcmItem *item, const std::string &path, int depth)
 		if (action == Action::Uid && elem->ident() == EVR_UI && only_well_known_uids(elem))
 			action = Action::Keep;	/* SOP classes, transfer syntaxes, coding schemes: nothing to hide */
 
-		if (action != Action::Keep || (rule != NULL && std::string(rule->basic) != "K" && elem->ident() != EVR_SQ))
+		if (action != Action::Keep || (rule != NULL && rule->basic[0] != 'K' && elem->ident() != EVR_SQ))
 			record(elem, here, action_code(action));
 		st = apply(item, elem, action, here, depth, &removed);
 		if (st != PGS_OK)
 			return st;
 		if (!removed)
-			i++;
+			list->seek(ELP_next);
 	}
 	return PGS_OK;
 }
@@ -902,19 +937,71 @@ struct Session
 {
 	std::unique_ptr<DcmFileFormat> file;
 	DicomLayout layout;
+	bool		pixels_loaded = false;	/* false: parsing stopped at Pixel Data, the last element */
+	std::vector<uint8_t> filtered;	/* the header without elements dropped before parsing */
 	std::string meta_class;
 	std::string meta_instance;
 	std::string reason;
 	bool		reject = false;
 };
 
+/*
+ * Parse up to Pixel Data. When Pixel Data is the last element (nearly always), that is the whole header and
+ * the pixels can travel from input to output as raw bytes: no copy through dcmtk, and compressed frames stay
+ * byte-identical by construction. Otherwise (elements after Pixel Data, deflated data, a data set whose VR
+ * encoding contradicts its meta, or when with_pixels asks) everything is parsed.
+ */
 pgs_status
-open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Session &s, pgs_error *err)
+open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Session &s, pgs_error *err,
+			 bool with_pixels = false, bool prefilter = false)
 {
-	pgs_status	st = dicom_load(data, len, false, s.file, &s.layout, err);
+	DicomLayout scanned;
+	pgs_status	st = dicom_scan(data, len, &scanned, err);
 
 	if (st != PGS_OK)
 		return st;
+	bool		header_is_all = scanned.pixel_start > 0 && scanned.pixel_end == len && !scanned.deflated &&
+		!scanned.xfer_overridden;
+
+	/*
+	 * For de-identification proper, top-level elements that go whatever the options (private ones unless
+	 * safe ones are retained, overlays, curves, group lengths) are dropped as bytes before dcmtk parses:
+	 * vendor blocks are often most of a header, and dcmtk looks each private tag up by its creator.
+	 */
+	if (prefilter && header_is_all && !with_pixels)
+	{
+		std::vector<uint8_t> &kept = s.filtered;
+
+		kept.assign(data, data + scanned.dataset_offset);
+		for (size_t k = 0; k < scanned.top_level.size(); k++)
+		{
+			size_t		start = scanned.top_level[k].first;
+			uint32_t	tag = scanned.top_level[k].second;
+			uint16_t	g = uint16_t(tag >> 16);
+			size_t		end = k + 1 < scanned.top_level.size() ? scanned.top_level[k + 1].first : len;
+
+			if (start >= scanned.pixel_start)
+				break;
+			bool		drop = ((g & 1) && !opts.retain_safe_private) || (g & 0xFF01) == 0x5000 ||
+				(g & 0xFF01) == 0x6000 || (g != 0x0002 && (tag & 0xFFFF) == 0);
+
+			if (!drop)
+				kept.insert(kept.end(), data + start, data + end);
+		}
+		if ((st = dicom_load(kept.data(), kept.size(), true, s.file, &s.layout, err)) != PGS_OK)
+			return st;
+		s.layout.pixel_start = scanned.pixel_start;	/* the tail still comes from the original bytes */
+		s.layout.pixel_end = scanned.pixel_end;
+	}
+	else if ((st = dicom_load(data, len, true, s.file, &s.layout, err)) != PGS_OK)
+		return st;
+
+	if (with_pixels || !header_is_all)
+	{
+		if ((st = dicom_load(data, len, false, s.file, &s.layout, err)) != PGS_OK)
+			return st;
+		s.pixels_loaded = true;
+	}
 	s.meta_class = dicom_string(s.file->getMetaInfo(), DCM_MediaStorageSOPClassUID);
 	s.meta_instance = dicom_string(s.file->getMetaInfo(), DCM_MediaStorageSOPInstanceUID);
 	s.reason = reason_for(s.file->getDataset(), s.layout, opts, s.meta_class, &s.reject);
@@ -1008,7 +1095,7 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		pgs_status	st = check_options(*opts, err);
 		Session		s;
 
-		if (st != PGS_OK || (st = open_session(data, len, *opts, s, err)) != PGS_OK)
+		if (st != PGS_OK || (st = open_session(data, len, *opts, s, err, false, true)) != PGS_OK)
 			return st;
 		if (s.reject)
 			return pgs_fail(err, PGS_ERR_UNSUPPORTED, "DICOM object was rejected: %s", s.reason.c_str());
@@ -1037,6 +1124,12 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		deid.prepare(ds, sop_instance.empty() ? content_basis(data, len) : sop_instance);
 		if (clean_pixels)
 		{
+			if (!s.pixels_loaded)
+			{
+				if ((st = open_session(data, len, *opts, s, err, true)) != PGS_OK)
+					return st;
+				ds = s.file->getDataset();
+			}
 			if ((st = clean_mammogram_pixels(ds, s.layout, err)) != PGS_OK)
 				return st;
 			xfer = EXS_LittleEndianExplicit;
@@ -1051,7 +1144,10 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		if (new_instance.empty())
 			new_instance = opts->retain_uids ? sop_instance
 				: deid.map_uid(sop_instance.empty() ? "content:" + content_basis(data, len) : sop_instance);
-		return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err);
+		if (s.pixels_loaded)
+			return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err);
+		return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
+								  data + s.layout.pixel_start, len - s.layout.pixel_start);
 	});
 }
 

@@ -46,6 +46,13 @@ pgs_status	pgs_dicom_json(const uint8_t *data, size_t len, bool include_meta, co
 pgs_status	pgs_dicom_value(const uint8_t *data, size_t len, const char *tag, const pgs_allocator *allocator,
 							char **value, bool *found, pgs_error *err);
 
+/*
+ * For reading only the header of a large object (e.g. a slice of a TOASTed bytea): given the first len bytes,
+ * where the top-level Pixel Data element starts, or 0 when the prefix does not reach it (or the data set is
+ * deflated, or not Part 10). The bytes before that offset are a complete object without pixels.
+ */
+size_t		pgs_dicom_header_length(const uint8_t *prefix, size_t len);
+
 /* ---- pixels ------------------------------------------------------------------------------------------ */
 
 /* What a consumer of pixels (display, mammogram preprocessing) needs to know about an image. */

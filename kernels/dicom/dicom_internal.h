@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -21,6 +23,9 @@ struct DicomLayout
 	bool		deflated = false;
 	bool		encapsulated = false;
 	int			max_depth = 0;
+	size_t		pixel_start = 0;	/* top-level Pixel Data element in the input (not for deflated data) */
+	size_t		pixel_end = 0;
+	std::vector<std::pair<size_t, uint32_t>> top_level;	/* offset and tag of each top-level element */
 };
 
 /*
@@ -28,6 +33,9 @@ struct DicomLayout
  * containers, sequence and item delimiters, VR spelling, nesting depth, inflating deflated data first.
  */
 pgs_status	dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err);
+
+/* In a prefix of the bytes, where top-level Pixel Data starts (0: not reached, deflated, or not Part 10). */
+pgs_status	dicom_scan_prefix(const uint8_t *data, size_t len, size_t *pixel_offset);
 
 /* dcmtk settings and codecs, set up once per process on first use (never in _PG_init). */
 void		dicom_global_init();
@@ -39,11 +47,23 @@ pgs_status	dicom_load(const uint8_t *data, size_t len, bool header_only, std::un
 /*
  * Serialise a data set as a Part 10 object with a fresh file meta information header naming pgscreen as the
  * implementation (and source_ae as the Source Application Entity Title when not NULL); preamble zeroed.
- * The data set stays the caller's.
+ * tail, when given, is appended as it is (the original Pixel Data element, byte for byte). The data set
+ * stays the caller's.
  */
 pgs_status	dicom_write_part10(DcmDataset *ds, E_TransferSyntax xfer, const std::string &sop_class,
 							   const std::string &sop_instance, const char *source_ae,
-							   const pgs_allocator *allocator, uint8_t **out, size_t *out_len, pgs_error *err);
+							   const pgs_allocator *allocator, uint8_t **out, size_t *out_len, pgs_error *err,
+							   const uint8_t *tail = nullptr, size_t tail_len = 0);
+
+/* Accessor for the element list of an item, for O(1) removal while walking it (dcmtk keeps it protected). */
+class DcmItemList : public DcmItem
+{
+public:
+	static DcmList *of(DcmItem *item)
+	{
+		return item->*(&DcmItemList::elementList);
+	}
+};
 
 /* The value of a string-ish element as it is stored (all values, backslash-separated), "" when absent. */
 std::string dicom_string(DcmItem *item, const DcmTagKey &key);

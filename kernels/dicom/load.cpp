@@ -2,6 +2,8 @@
 #include "dicom_internal.h"
 
 #include <cstring>
+#include <new>
+#include <vector>
 
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
@@ -177,10 +179,10 @@ dicom_strdup(const pgs_allocator *allocator, const std::string &s)
 	return p;
 }
 
-/* Serialise with a fresh file meta information header that describes pgscreen; preamble zeroed. */
 pgs_status
 dicom_write_part10(DcmDataset *ds, E_TransferSyntax xfer, const std::string &sop_class,
-				   const std::string &sop_instance, const char *source_ae, const pgs_allocator *allocator, uint8_t **out, size_t *out_len, pgs_error *err)
+				   const std::string &sop_instance, const char *source_ae, const pgs_allocator *allocator,
+				   uint8_t **out, size_t *out_len, pgs_error *err, const uint8_t *tail, size_t tail_len)
 {
 	DcmFileFormat file(ds, OFFalse);
 	DcmMetaInfo *meta = file.getMetaInfo();
@@ -203,35 +205,68 @@ dicom_write_part10(DcmDataset *ds, E_TransferSyntax xfer, const std::string &sop
 		cond = meta->computeGroupLengthAndPadding(EGL_withGL, EPD_noChange, EXS_LittleEndianExplicit,
 												  EET_ExplicitLength);
 
-	pgs_buffer	buffer;
-	std::vector<uint8_t> chunk(1 << 20);
-	DcmOutputBufferStream stream(chunk.data(), offile_off_t(chunk.size()));
+	if (cond.bad())
+	{
+		file.getAndRemoveDataset();
+		return pgs_fail(err, PGS_ERR_INTERNAL, "could not build the file meta information: %s", cond.text());
+	}
 
+	/*
+	 * Write straight into the caller's memory: the encoded size is known in advance (preamble, meta, data
+	 * set), so one buffer and one pass do; a chunked loop takes over should the estimate fall short.
+	 */
+	pgs_buffer	buffer;
+	size_t		estimate = 132 + size_t(meta->calcElementLength(EXS_LittleEndianExplicit, EET_ExplicitLength)) +
+		size_t(ds->calcElementLength(xfer, EET_ExplicitLength)) + tail_len + 4096;
+
+	if (DcmXfer(xfer).getStreamCompression() != ESC_none)
+		estimate = estimate / 2 + 4096;
 	pgs_buffer_init(&buffer, allocator);
+	buffer.data = static_cast<unsigned char *>(pgs_alloc(allocator, estimate));
+	if (buffer.data == NULL)
+	{
+		file.getAndRemoveDataset();
+		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate %zu bytes for the DICOM object", estimate);
+	}
+	buffer.cap = estimate;
+
+	std::vector<uint8_t> chunk;
+	DcmOutputBufferStream stream(buffer.data, offile_off_t(estimate));
+	bool		direct = true;
+
 	file.transferInit();
 	while (cond.good())
 	{
 		cond = file.write(stream, xfer, EET_ExplicitLength, NULL, EGL_withoutGL, EPD_noChange, 0, 0, 0,
 						  EWM_dontUpdateMeta);
-		if (cond == EC_StreamNotifyClient || cond.good())
-		{
-			void	   *bytes;
-			offile_off_t n;
+		if (cond != EC_StreamNotifyClient && cond.bad())
+			break;
+		if (cond.good())
+			stream.flush();
+		void	   *bytes;
+		offile_off_t n;
 
-			if (cond.good())
-				stream.flush();
-			stream.flushBuffer(bytes, n);
-			if (n > 0 && pgs_buffer_append(&buffer, bytes, size_t(n)) != 0)
-			{
-				file.transferEnd();
-				file.getAndRemoveDataset();
-				pgs_buffer_release(&buffer);
-				return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the DICOM object");
-			}
-			if (cond.good())
-				break;
-			cond = EC_Normal;
+		stream.flushBuffer(bytes, n);
+		if (direct)
+			buffer.len = size_t(n);
+		else if (n > 0 && pgs_buffer_append(&buffer, bytes, size_t(n)) != 0)
+		{
+			file.transferEnd();
+			file.getAndRemoveDataset();
+			pgs_buffer_release(&buffer);
+			return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the DICOM object");
 		}
+		if (cond.good())
+			break;
+		/* The estimate fell short: go on through a chunk appended to the buffer. */
+		if (direct)
+		{
+			direct = false;
+			chunk.resize(1 << 20);
+			stream.~DcmOutputBufferStream();
+			new (&stream) DcmOutputBufferStream(chunk.data(), offile_off_t(chunk.size()));
+		}
+		cond = EC_Normal;
 	}
 	file.transferEnd();
 	file.getAndRemoveDataset();	/* the caller owns the data set */
@@ -240,8 +275,30 @@ dicom_write_part10(DcmDataset *ds, E_TransferSyntax xfer, const std::string &sop
 		pgs_buffer_release(&buffer);
 		return pgs_fail(err, PGS_ERR_INTERNAL, "could not write the DICOM object: %s", cond.text());
 	}
+	if (tail_len > 0 && pgs_buffer_append(&buffer, tail, tail_len) != 0)
+	{
+		pgs_buffer_release(&buffer);
+		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the DICOM object");
+	}
 	*out = buffer.data;
 	*out_len = buffer.len;
 	return PGS_OK;
 }
 
+
+extern "C" size_t
+pgs_dicom_header_length(const uint8_t *prefix, size_t len)
+{
+	size_t		offset = 0;
+
+	try
+	{
+		dicom_global_init();
+		dicom_scan_prefix(prefix, len, &offset);
+	}
+	catch (...)
+	{
+		offset = 0;
+	}
+	return offset;
+}

@@ -32,6 +32,11 @@ struct Walker
 	size_t		base;			/* offset of buf in the original data (for messages) */
 	pgs_error  *err;
 	int			max_depth = 0;
+	size_t		pixel_start = 0;	/* top-level Pixel Data: where its header starts and its value ends */
+	size_t		pixel_end = 0;
+	std::vector<std::pair<size_t, uint32_t>> *top_level = nullptr;	/* start and tag of each top-level element */
+	bool		prefix_mode = false;	/* stop at top-level Pixel Data; running out of data is not an error */
+	bool		reached_pixels = false;
 
 	uint16_t	u16(size_t at) const
 	{
@@ -149,6 +154,8 @@ Walker::walk(size_t pos)
 			{
 				if (top == NULL || top->is_item || top->end != SIZE_MAX)
 					return pgs_fail(err, PGS_ERR_BAD_DATA, "unexpected sequence delimitation item at offset %zu", base + pos - 8);
+				if (top->fragments && stack.size() == 1)
+					pixel_end = pos;
 				stack.pop_back();
 				depth--;
 				continue;
@@ -158,6 +165,14 @@ Walker::walk(size_t pos)
 		if (top != NULL && !top->is_item)
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "sequence " TAGFMT " holds element " TAGFMT " outside an item at offset %zu",
 							top->tag >> 16, top->tag & 0xFFFF, group, element, base + pos);
+		if (top == NULL && top_level != nullptr)
+			top_level->emplace_back(pos, tag);
+		if (prefix_mode && top == NULL && tag == 0x7FE00010u)
+		{
+			pixel_start = pos;
+			reached_pixels = true;
+			return PGS_OK;
+		}
 
 		char		vr[3] = "";
 		uint32_t	value_len;
@@ -200,6 +215,8 @@ Walker::walk(size_t pos)
 			if (!pixel && !sequence_vr && !un_vr && !implicit_here)
 				return pgs_fail(err, PGS_ERR_BAD_DATA, "element " TAGFMT " (VR %s) at offset %zu has undefined length but is not a sequence",
 								group, element, vr, base + pos);
+			if (pixel && stack.empty())
+				pixel_start = pos;
 			pos += header;
 			if (!pixel && ++depth > PGS_DICOM_MAX_DEPTH)
 				return pgs_fail(err, PGS_ERR_LIMIT, "DICOM sequences are nested deeper than %d levels at offset %zu",
@@ -212,6 +229,11 @@ Walker::walk(size_t pos)
 			return pgs_fail(err, PGS_ERR_BAD_DATA,
 							"DICOM data is truncated: element " TAGFMT " at offset %zu has length %u but only %zu bytes remain",
 							group, element, base + pos, value_len, limit - pos - header);
+		if (tag == 0x7FE00010u && stack.empty())
+		{
+			pixel_start = pos;
+			pixel_end = pos + header + value_len;
+		}
 		pos += header;
 		/* A defined-length UN that the dictionary knows as a sequence may be parsed as one: check it too. */
 		if (sequence_vr || (un_vr && dictionary_says_sequence(group, element)))
@@ -280,6 +302,45 @@ upper(uint8_t c)
 }
 
 }								/* namespace */
+
+pgs_status
+dicom_scan_prefix(const uint8_t *data, size_t len, size_t *pixel_offset)
+{
+	DicomLayout layout;
+	pgs_error	err;
+
+	*pixel_offset = 0;
+	/* The meta must be complete and the data set not deflated; then walk the prefix up to Pixel Data. */
+	if (len < 132 || memcmp(data + 128, "DICM", 4) != 0)
+		return PGS_OK;
+	size_t		pos = 132;
+
+	while (pos + 12 <= len && data[pos] == 0x02 && data[pos + 1] == 0x00)
+	{
+		bool		long_vr = is_long_vr(reinterpret_cast<const char *>(data + pos + 4));
+		uint32_t	value_len = long_vr ? uint32_t(data[pos + 8]) | uint32_t(data[pos + 9]) << 8 |
+			uint32_t(data[pos + 10]) << 16 | uint32_t(data[pos + 11]) << 24 : uint32_t(data[pos + 6] | data[pos + 7] << 8);
+
+		pos += (long_vr ? 12 : 8) + size_t(value_len);
+	}
+	if (pos + 8 > len || dicom_scan(data, pos, &layout, &err) != PGS_OK || layout.deflated || layout.xfer_overridden)
+		return PGS_OK;
+
+	DcmXfer		xfer(layout.xfer);
+	Walker		walker;
+
+	walker.big_endian = xfer.isBigEndian();
+	walker.implicit = xfer.isImplicitVR();
+	walker.err = &err;
+	walker.buf = data;
+	walker.len = len;
+	walker.base = 0;
+	walker.prefix_mode = true;
+	walker.walk(pos);
+	if (walker.reached_pixels)
+		*pixel_offset = walker.pixel_start;
+	return PGS_OK;
+}
 
 pgs_status
 dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
@@ -416,8 +477,14 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	walker.buf = data;
 	walker.len = len;
 	walker.base = 0;
+	walker.top_level = &layout->top_level;
 	pgs_status	st = walker.walk(pos);
 
 	layout->max_depth = walker.max_depth;
+	if (walker.pixel_end > walker.pixel_start)
+	{
+		layout->pixel_start = walker.pixel_start;
+		layout->pixel_end = walker.pixel_end;
+	}
 	return st;
 }
