@@ -3,6 +3,8 @@
 
 #include <limits.h>
 
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -44,15 +46,22 @@ check_aet_setting(char **newval, void **extra, GucSource source)
 	return false;
 }
 
-/* The receiver's de-identification options must be a JSON object (or empty: store as received). */
+/*
+ * The receiver's de-identification options must be a JSON object (or empty: store as received). Checked
+ * with the non-throwing JSON parser, since check hooks also run in the postmaster on reload.
+ */
 static bool
 check_deidentify_setting(char **newval, void **extra, GucSource source)
 {
 	const char *p = *newval;
+	JsonLexContext *lex;
 
 	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
-	if (*p == '\0' || *p == '{')
+	if (*p == '\0')
+		return true;
+	lex = makeJsonLexContextCstringLen((char *) p, strlen(p), PG_UTF8, false);
+	if (*p == '{' && pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS)
 		return true;
 	GUC_check_errdetail("pgscreen.scp_deidentify must be empty or a JSON object of de-identification options.");
 	return false;

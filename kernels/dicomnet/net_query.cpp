@@ -339,7 +339,9 @@ check_value(const char *key, const DcmTag &tag, const char *value, pgs_error *er
 		case EVR_OL:
 		case EVR_OV:
 		case EVR_UN:
-			return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "%s (VR %s) cannot be matched", key, vr_name);
+		case EVR_ox:
+		case EVR_px:
+			return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "%s holds binary data and cannot be matched", key);
 		case EVR_UI:
 			if (!valid_uid_list(value))
 				return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
