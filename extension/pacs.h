@@ -46,8 +46,8 @@ extern void pacs_config_from_settings(pgs_net_config *cfg, bool tls);
 /* Which option keys a function accepts. */
 #define PACS_OPT_NETWORK	0x01	/* connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls */
 #define PACS_OPT_FIND		0x02	/* model, limit */
-#define PACS_OPT_RETRIEVE	0x04	/* method, level, non_images, deidentify, quarantine_table,
-									 * progress_every */
+#define PACS_OPT_RETRIEVE	0x04	/* method, level, non_images, probe, deidentify,
+									 * quarantine_table, progress_every */
 
 typedef struct PacsOptions
 {
@@ -57,6 +57,7 @@ typedef struct PacsOptions
 	int64		limit;
 	bool		use_move;		/* C-MOVE to pgscreen.scp_aet instead of C-GET */
 	bool		non_images;		/* retrieve non-image objects (SR, RT, ...) too */
+	bool		probe;			/* list the instances (IMAGE-level C-FIND) before retrieving */
 	int			level;			/* pgs_qr_level, or -1 when not given */
 	Jsonb	   *deidentify;		/* NULL: store as received */
 	Oid			quarantine_table;	/* InvalidOid: quarantined instances are skipped */
@@ -159,8 +160,13 @@ extern void pacs_target_open(PacsTarget *target, Oid relid, Jsonb *deidentify, O
 							 bool keep_plans);
 extern void pacs_target_free(PacsTarget *target);
 
-/* De-identify (if configured), quarantine or insert one instance; *reason is set for QUARANTINED/SKIPPED. */
-extern PacsOutcome pacs_target_store(PacsTarget *target, bytea *dcm, const char *source_aet, char **reason);
+/*
+ * De-identify (if configured), quarantine or insert one instance; *reason is set for QUARANTINED/SKIPPED.
+ * uids, when not NULL, are the instance's identifiers already read (saves parsing it again when it is stored
+ * as received).
+ */
+extern PacsOutcome pacs_target_store(PacsTarget *target, bytea *dcm, const pgs_net_uids *uids,
+									 const char *source_aet, char **reason);
 
 extern Oid	pacs_resolve_table(const char *name, const char *what);
 

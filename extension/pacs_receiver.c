@@ -241,7 +241,7 @@ store_push(pgs_net_event *ev, const char *calling_aet, const char *peer, char *c
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "pgscreen receiver: storing an instance");
 		ensure_target();
-		outcome = pacs_target_store(&target, dcm, calling_aet, &reason);
+		outcome = pacs_target_store(&target, dcm, &ev->uids, calling_aet, &reason);
 		if (reason != NULL)
 			strlcpy(comment, reason, comment_size);
 		PopActiveSnapshot();
@@ -334,7 +334,9 @@ deliver_to_retrieval(int slot, pgs_net_event *ev, int timeout_s, char *comment, 
 		{
 			if (!sent)
 			{
-				shm_mq_result res = shm_mq_send(mqh, ev->len, ev->data, true, true);
+				/* the identifiers travel in front of the bytes, so the session need not parse them again */
+				shm_mq_iovec parts[2] = {{(const char *) &ev->uids, sizeof(ev->uids)}, {(const char *) ev->data, ev->len}};
+				shm_mq_result res = shm_mq_sendv(mqh, parts, 2, true, true);
 
 				if (res == SHM_MQ_SUCCESS)
 					sent = true;

@@ -86,7 +86,7 @@ report_progress(Retrieval *r)
  * Returns the C-STORE status for the PACS.
  */
 static uint16
-store_instance(Retrieval *r, bytea *dcm, char *comment, size_t comment_size)
+store_instance(Retrieval *r, bytea *dcm, const pgs_net_uids *uids, char *comment, size_t comment_size)
 {
 	MemoryContext old = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -98,7 +98,7 @@ store_instance(Retrieval *r, bytea *dcm, char *comment, size_t comment_size)
 	MemoryContextSwitchTo(r->instance_context);
 	PG_TRY();
 	{
-		outcome = pacs_target_store(&r->target, dcm, r->source_aet, &reason);
+		outcome = pacs_target_store(&r->target, dcm, uids, r->source_aet, &reason);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
 		CurrentResourceOwner = oldowner;
@@ -215,7 +215,7 @@ run_get(Retrieval *r, PacsAssoc *pa, pgs_net_query *q)
 		if (ev.data == NULL)
 			status = refuse_instance(r, &ev);
 		else
-			status = store_instance(r, pgscreen_bytea_result(ev.data, ev.len), comment, sizeof(comment));
+			status = store_instance(r, pgscreen_bytea_result(ev.data, ev.len), &ev.uids, comment, sizeof(comment));
 		pacs_check(pgs_net_store_reply(pa->assoc, status, comment[0] ? comment : ev.refused_reason, &err), &err,
 				   "could not answer a C-STORE sub-operation");
 	}
@@ -233,6 +233,7 @@ take_delivery(Retrieval *r)
 	Size		nbytes;
 	void	   *data;
 	bytea	   *dcm;
+	pgs_net_uids uids;
 	uint16		status;
 	char		comment[64];
 
@@ -248,18 +249,21 @@ take_delivery(Retrieval *r)
 	shm_mq_set_receiver(dsm_segment_address(segment), MyProc);
 	mqh = shm_mq_attach(dsm_segment_address(segment), segment, NULL);
 	res = shm_mq_receive(mqh, &nbytes, &data, false);
-	if (res != SHM_MQ_SUCCESS)
+	if (res != SHM_MQ_SUCCESS || nbytes < sizeof(pgs_net_uids))
 	{
 		dsm_detach(segment);
 		pacs_mail_answer(PGS_DIMSE_OUT_OF_RESOURCES, "the delivery broke off");
 		count(r, PACS_COUNT_FAILED, 1);
 		return;
 	}
+	/* the receiver sends the identifiers it read, then the instance */
+	memcpy(&uids, data, sizeof(uids));
+	nbytes -= sizeof(uids);
 	dcm = MemoryContextAlloc(r->instance_context, nbytes + VARHDRSZ);
 	SET_VARSIZE(dcm, nbytes + VARHDRSZ);
-	memcpy(VARDATA(dcm), data, nbytes);
+	memcpy(VARDATA(dcm), (char *) data + sizeof(uids), nbytes);
 	dsm_detach(segment);
-	status = store_instance(r, dcm, comment, sizeof(comment));
+	status = store_instance(r, dcm, &uids, comment, sizeof(comment));
 	pacs_mail_answer(status, comment);
 }
 
@@ -667,8 +671,8 @@ make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts,
 	foreach(lc, items)
 	{
 		RetrieveItem *item = lfirst(lc);
-		bool		listed;
-		List	   *instances = probe_item(host, port, called_aet, opts, item, &listed);
+		bool		listed = false;
+		List	   *instances = opts->probe ? probe_item(host, port, called_aet, opts, item, &listed) : NIL;
 
 		CHECK_FOR_INTERRUPTS();
 		if (!listed)

@@ -305,7 +305,7 @@ valid_keys(unsigned accepted)
 	if (accepted & PACS_OPT_FIND)
 		appendStringInfoString(&s, ", model, limit");
 	if (accepted & PACS_OPT_RETRIEVE)
-		appendStringInfoString(&s, ", method, level, non_images, deidentify, quarantine_table, progress_every");
+		appendStringInfoString(&s, ", method, level, non_images, probe, deidentify, quarantine_table, progress_every");
 	return s.data;
 }
 
@@ -357,6 +357,8 @@ apply_option(const char *function, unsigned accepted, const char *key, JsonbValu
 	}
 	else if (retrieve && strcmp(key, "non_images") == 0)
 		o->non_images = option_bool(function, key, v);
+	else if (retrieve && strcmp(key, "probe") == 0)
+		o->probe = option_bool(function, key, v);
 	else if (retrieve && strcmp(key, "level") == 0)
 		o->level = pacs_parse_level(option_string(function, key, v));
 	else if (retrieve && strcmp(key, "deidentify") == 0)
@@ -398,6 +400,7 @@ pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, Pacs
 	o->limit = pacs_find_limit;
 	o->level = -1;
 	o->progress_every = 100;
+	o->probe = true;
 	o->quarantine_table = InvalidOid;
 	if (options == NULL)
 		return;

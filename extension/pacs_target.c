@@ -265,7 +265,7 @@ text_or_null(const char *s, bool *isnull)
 
 /* Insert with the contract's parameters; returns the number of rows inserted (0: a duplicate). */
 static uint64
-insert_instance(SPIPlanPtr plan, bytea *dcm, const char *source_aet, const char *reason)
+insert_instance(SPIPlanPtr plan, bytea *dcm, const pgs_net_uids *known, const char *source_aet, const char *reason)
 {
 	pgs_net_uids uids;
 	pgs_error	err;
@@ -275,9 +275,12 @@ insert_instance(SPIPlanPtr plan, bytea *dcm, const char *source_aet, const char 
 	int			ret;
 
 	pgs_error_clear(&err);
-	pgscreen_check(pgs_net_instance_uids((const unsigned char *) VARDATA_ANY(dcm), VARSIZE_ANY_EXHDR(dcm), &uids,
-										 &err),
-				   &err, "could not read the instance to store");
+	if (known != NULL)
+		uids = *known;
+	else
+		pgscreen_check(pgs_net_instance_uids((const unsigned char *) VARDATA_ANY(dcm), VARSIZE_ANY_EXHDR(dcm),
+											 &uids, &err),
+					   &err, "could not read the instance to store");
 	if (uids.sop_instance_uid[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -304,7 +307,7 @@ insert_instance(SPIPlanPtr plan, bytea *dcm, const char *source_aet, const char 
 }
 
 PacsOutcome
-pacs_target_store(PacsTarget *target, bytea *dcm, const char *source_aet, char **reason)
+pacs_target_store(PacsTarget *target, bytea *dcm, const pgs_net_uids *uids, const char *source_aet, char **reason)
 {
 	bytea	   *stored = dcm;
 
@@ -334,9 +337,11 @@ pacs_target_store(PacsTarget *target, bytea *dcm, const char *source_aet, char *
 		{
 			if (target->quarantine_plan == NULL)
 				return PACS_SKIPPED;
-			insert_instance(target->quarantine_plan, dcm, source_aet, *reason);
+			insert_instance(target->quarantine_plan, dcm, uids, source_aet, *reason);
 			return PACS_QUARANTINED;
 		}
 	}
-	return insert_instance(target->insert_plan, stored, source_aet, NULL) == 1 ? PACS_STORED : PACS_DUPLICATE;
+	/* de-identified bytes carry new UIDs: read them from what is stored */
+	return insert_instance(target->insert_plan, stored, stored == dcm ? uids : NULL, source_aet, NULL) == 1 ?
+		PACS_STORED : PACS_DUPLICATE;
 }
