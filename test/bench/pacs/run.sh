@@ -63,8 +63,7 @@ cat >"$dir/orthanc/orthanc.json" <<JSON
   "DicomAlwaysAllowFind": true, "DicomAlwaysAllowGet": true, "DicomAlwaysAllowMove": true, "Plugins": [],
   "DicomModalities": { "pgscreen": [ "PGSCREEN", "127.0.0.1", $scp_port ] } }
 JSON
-give_to_postgres "$dir/orthanc"
-as_postgres /usr/sbin/Orthanc "$dir/orthanc/orthanc.json" >"$dir/orthanc/orthanc.log" 2>&1 &
+/usr/sbin/Orthanc "$dir/orthanc/orthanc.json" >"$dir/orthanc/orthanc.log" 2>&1 &
 orthanc_pid=$!
 cleanup() {
 	kill "$orthanc_pid" 2>/dev/null || true
@@ -125,7 +124,7 @@ got=$(psql -X -At -d postgres -c "SELECT (SELECT count(*) FROM retrieved) || ', 
 got_files=$(ls "$dir/getscu" | wc -l)
 
 echo "DICOM ingest: storescu senders to pgscreen's receiver (each instance committed, fsync on, before it is"
-echo "acknowledged) and to Orthanc (files + SQLite index), same files, same run; higher is better"
+echo "acknowledged) and to Orthanc (fsynced files + SQLite index), same files, same run; higher is better"
 echo "stored: pgscreen $stored rows, Orthanc $in_orthanc instances (expected $((total + PER_SENDER + LARGE)))"
 awk -v n1="$PER_SENDER" -v nn="$total" -v nl="$LARGE" -v kb="$small_kb" -v mb="$large_mb" -v s="$SENDERS" \
 	-v p1="$t_pg_1" -v o1="$t_or_1" -v pn="$t_pg_n" -v on="$t_or_n" -v pl="$t_pg_l" -v ol="$t_or_l" 'BEGIN {
