@@ -66,7 +66,6 @@ typedef struct PacsOptions
 
 extern void pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, PacsOptions *opts);
 extern int	pacs_parse_level(const char *text);
-extern const char *pacs_level_name(int level);
 
 /* One key of a query object: value NULL asks for the attribute back. */
 typedef struct PacsQueryKey
@@ -104,7 +103,6 @@ typedef struct PacsAssoc
 extern PacsAssoc *pacs_open(const char *host, int port, const char *called_aet, const PacsOptions *opts,
 							pgs_net_service service, const pgs_net_storage *storage, int nstorage);
 extern void pacs_close(PacsAssoc *pa);
-extern void pacs_abort(PacsAssoc *pa);
 
 /* Raise a network failure: 08001 when connecting, 08006 after, 57014 when cancelled, else by code. */
 extern void pacs_raise(const pgs_error *err, const char *what, bool connecting) pg_attribute_noreturn();
@@ -192,7 +190,6 @@ typedef enum PacsCounter
 } PacsCounter;
 
 extern void pacs_shmem_request(void);
-extern bool pacs_shmem_ready(void);
 
 /* This process's row of screen.pacs_activity (no-ops when pgscreen is not preloaded). */
 extern void pacs_activity_begin(PacsActivityKind kind, const char *peer);

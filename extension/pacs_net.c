@@ -93,15 +93,6 @@ pacs_close(PacsAssoc *pa)
 	pgs_net_release(a);
 }
 
-void
-pacs_abort(PacsAssoc *pa)
-{
-	pgs_net_assoc *a = pa->assoc;
-
-	pa->assoc = NULL;
-	pgs_net_abort(a);
-}
-
 bool
 pacs_wait(PacsAssoc *pa, TimestampTz *idle_since, bool (*wake) (void *), void *wake_arg)
 {

@@ -664,7 +664,7 @@ plan_item(RetrievePlan *plan, const PacsOptions *opts, RetrieveItem *item, List 
 static RetrievePlan *
 make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts, List *keys)
 {
-	RetrievePlan	   *plan = palloc0(sizeof(RetrievePlan));
+	RetrievePlan *plan = palloc0(sizeof(RetrievePlan));
 	List	   *items = query_items(host, port, called_aet, opts, keys);
 	ListCell   *lc;
 
@@ -777,7 +777,7 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	char	   *calling_aet = text_to_cstring(PG_GETARG_TEXT_PP(6));
 	PacsOptions opts;
 	Retrieval	r;
-	RetrievePlan	   *plan;
+	RetrievePlan *plan;
 	pgs_net_storage *storage;
 	int			nstorage;
 	ListCell   *lc;
@@ -806,14 +806,15 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	/* everything that can be checked without the network is checked first */
 	pacs_target_open(&r.target, into, opts.deidentify, opts.quarantine_table, false);
+	pacs_activity_begin(PACS_ACTIVITY_RETRIEVE, NULL);
+	activity_cleanup->func = end_activity;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, activity_cleanup);
+	pacs_activity_state("listing instances", psprintf("%s at %s:%d", called_aet, host, port));
 	plan = make_plan(host, port, called_aet, &opts, keys);
 	storage = storage_array(plan, &nstorage);
 	r.expected = plan->expected;
 	r.remaining = plan->expected >= 0 ? (int) Min(plan->expected, INT_MAX) : -1;
 
-	pacs_activity_begin(PACS_ACTIVITY_RETRIEVE, NULL);
-	activity_cleanup->func = end_activity;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, activity_cleanup);
 	pacs_activity_remaining(r.remaining);
 	r.peer = psprintf("%s at %s:%d", called_aet, host, port);
 	if (plan->items == NIL)

@@ -203,22 +203,6 @@ pacs_parse_level(const char *text)
 	pg_unreachable();
 }
 
-const char *
-pacs_level_name(int level)
-{
-	switch (level)
-	{
-		case PGS_QR_PATIENT:
-			return "PATIENT";
-		case PGS_QR_STUDY:
-			return "STUDY";
-		case PGS_QR_SERIES:
-			return "SERIES";
-		default:
-			return "IMAGE";
-	}
-}
-
 static char *
 jsonb_scalar_text(JsonbValue *v)
 {

@@ -124,12 +124,6 @@ pacs_shmem_request(void)
 	shmem_startup_hook = startup_hook;
 }
 
-bool
-pacs_shmem_ready(void)
-{
-	return shared != NULL;
-}
-
 static PacsSlot *
 my_slot(void)
 {

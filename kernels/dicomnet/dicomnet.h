@@ -224,8 +224,7 @@ pgs_status	pgs_net_scp_receive(int fd, const pgs_net_config *cfg, pgs_net_assoc 
 typedef enum pgs_net_reject_reason
 {
 	PGS_NET_REJECT_CALLING_AET, /* calling AE title not recognised (permanent) */
-	PGS_NET_REJECT_CALLED_AET,	/* called AE title not recognised (permanent) */
-	PGS_NET_REJECT_BUSY			/* temporary congestion (transient) */
+	PGS_NET_REJECT_CALLED_AET	/* called AE title not recognised (permanent) */
 } pgs_net_reject_reason;
 
 /* Send A-ASSOCIATE-RJ and free the handle. */

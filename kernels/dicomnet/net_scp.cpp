@@ -93,15 +93,10 @@ pgs_net_scp_reject(pgs_net_assoc *a, pgs_net_reject_reason reason)
 				rej.reason = ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED;
 				break;
 			case PGS_NET_REJECT_CALLED_AET:
+			default:
 				rej.result = ASC_RESULT_REJECTEDPERMANENT;
 				rej.source = ASC_SOURCE_SERVICEUSER;
 				rej.reason = ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED;
-				break;
-			case PGS_NET_REJECT_BUSY:
-			default:
-				rej.result = ASC_RESULT_REJECTEDTRANSIENT;
-				rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
-				rej.reason = ASC_REASON_SP_PRES_TEMPORARYCONGESTION;
 				break;
 		}
 		if (a->assoc)
