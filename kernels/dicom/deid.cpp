@@ -273,6 +273,28 @@ Deidentifier::collect_tokens(DcmItem *item, int depth)
 				collect_tokens(static_cast<DcmItem *>(it), depth + 1);
 			continue;
 		}
+		if ((vr == EVR_DA || vr == EVR_DT) && opts_.longitudinal != PGS_DEID_DATES_FULL && !elem->getTag().isPrivate())
+		{
+			/* Dates are identifying unless kept: blank them in free text too, in the usual spellings. */
+			OFString	value;
+
+			if (elem->getOFStringArray(value).good())
+				for (size_t at = 0; at + 8 <= value.length(); at += 9)
+				{
+					std::string d(value.c_str() + at, 8);
+
+					if (d.find_first_not_of("0123456789") != std::string::npos)
+						break;
+					std::string y = d.substr(0, 4), m = d.substr(4, 2), dd = d.substr(6, 2);
+
+					for (const std::string &spelling : {d, y + "-" + m + "-" + dd, dd + "." + m + "." + y,
+							dd + "/" + m + "/" + y, m + "/" + dd + "/" + y, y + "/" + m + "/" + dd})
+						tokens_.push_back(spelling);
+					if (vr == EVR_DT)
+						break;
+				}
+			continue;
+		}
 		bool		wanted = vr == EVR_PN;
 
 		for (const DcmTagKey &key : identifying)
