@@ -914,6 +914,7 @@ clean_mammogram_pixels(DcmDataset *ds, const DicomLayout &layout, pgs_error *err
 	if (st != PGS_OK)
 		return st;
 	free(info.voi_lut);
+	free(info.palette);
 	if (info.samples_per_pixel != 1 || info.is_signed || info.bits_allocated > 16)
 		return pgs_fail(err, PGS_ERR_UNSUPPORTED, "only unsigned monochrome images up to 16 bits can be cleaned");
 
