@@ -819,6 +819,24 @@ reason_for(DcmDataset *ds, const DicomLayout &layout, const pgs_deid_options &op
 	if (opts.quarantine_patient_protocol &&
 		(series.find("PATIENT PROTOCOL") != std::string::npos || protocol.find("PATIENT PROTOCOL") != std::string::npos))
 		return "series \"Patient Protocol\": a protocol or dose screen that shows identity in its pixels";
+	/*
+	 * A (retired) overlay kept in the unused high bits of Pixel Data survives when the 60xx group is
+	 * removed, and the pixels are never edited: such objects are quarantined unless burned-in content is
+	 * explicitly allowed.
+	 */
+	for (Uint16 group = 0x6000; group <= 0x601E && opts.burned_in != PGS_DEID_BURNED_IN_ALLOW; group += 2)
+	{
+		Uint16		overlay_bits = 0;
+
+		if (ds->findAndGetUint16(DcmTagKey(group, 0x0100), overlay_bits).good() && overlay_bits > 1 &&
+			!(layout.overlay_data_groups & (1u << ((group & 0xFF) / 2))))
+		{
+			char		text[96];
+
+			snprintf(text, sizeof(text), "overlay %04X is embedded in the unused bits of Pixel Data", group);
+			return text;
+		}
+	}
 	if (burned == "YES")
 	{
 		switch (opts.burned_in)
@@ -839,7 +857,6 @@ reason_for(DcmDataset *ds, const DicomLayout &layout, const pgs_deid_options &op
 	}
 	if (opts.clean_pixels && modality != "MG")
 		return "pixels can be cleaned only in mammograms (modality is \"" + modality + "\")";
-	(void) layout;
 	return "";
 }
 
@@ -1005,8 +1022,9 @@ open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Sess
 
 			if (start >= scanned.pixel_start)
 				break;
+			/* overlay attributes stay for the quarantine check; only their (large) data goes here */
 			bool		drop = ((g & 1) && !opts.retain_safe_private) || (g & 0xFF01) == 0x5000 ||
-				(g & 0xFF01) == 0x6000 || (g != 0x0002 && (tag & 0xFFFF) == 0);
+				((g & 0xFF01) == 0x6000 && (tag & 0xFFFF) == 0x3000) || (g != 0x0002 && (tag & 0xFFFF) == 0);
 
 			if (!drop)
 				kept.insert(kept.end(), data + start, data + end);
@@ -1015,6 +1033,7 @@ open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Sess
 			return st;
 		s.layout.pixel_start = scanned.pixel_start;	/* the tail still comes from the original bytes */
 		s.layout.pixel_end = scanned.pixel_end;
+		s.layout.overlay_data_groups = scanned.overlay_data_groups;
 	}
 	else if ((st = dicom_load(data, len, true, s.file, &s.layout, err)) != PGS_OK)
 		return st;

@@ -377,6 +377,14 @@ def main():
               and str(o.StudyDate).encode() not in raw and "AdditionalPatientHistory" in c,
               f"clean_descriptors: descriptions kept, names and dates blanked ({c.StudyDescription!r})")
 
+        # An overlay in the unused high bits of Pixel Data cannot be removed with its 60xx group: quarantine.
+        src, _ = synthetic(tmp, 61, "--no-phi", "--size", "128x128")
+        subprocess.run(["dcmodify", "-q", "-nb", "-i", "(6002,0010)=128", "-i", "(6002,0011)=128", "-i", "(6002,0040)=G",
+                        "-i", "(6002,0050)=1\\1", "-i", "(6002,0100)=16", "-i", "(6002,0102)=15", src], check=True)
+        r = anonymize(src, os.path.join(tmp, "embedded.dcm"))
+        check(r.returncode == 3 and "embedded in the unused bits" in r.stdout,
+              f"an overlay embedded in Pixel Data is quarantined ({r.stdout.strip()})")
+
     print(f"corpus: {stats}")
     print(f"oracles: dicom_deid {passed} passed, {failed} failed")
     return 1 if failed else 0
