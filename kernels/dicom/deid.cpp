@@ -1004,6 +1004,25 @@ open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Sess
 		!scanned.xfer_overridden;
 
 	/*
+	 * What follows Pixel Data may be only what de-identification drops anyway (Data Set Trailing Padding,
+	 * private groups such as 7FE1): then, for de-identification, the header still is all that matters.
+	 */
+	if (prefilter && !header_is_all && scanned.pixel_start > 0 && !scanned.deflated && !scanned.xfer_overridden)
+	{
+		bool		only_dropped_after = true;
+
+		for (const auto &element : scanned.top_level)
+			if (element.first > scanned.pixel_start)
+			{
+				uint16_t	g = uint16_t(element.second >> 16);
+
+				only_dropped_after = only_dropped_after &&
+					(element.second == 0xFFFCFFFCu || ((g & 1) && !opts.retain_safe_private));
+			}
+		header_is_all = only_dropped_after;
+	}
+
+	/*
 	 * For de-identification proper, top-level elements that go whatever the options (private ones unless
 	 * safe ones are retained, overlays, curves, group lengths) are dropped as bytes before dcmtk parses:
 	 * vendor blocks are often most of a header, and dcmtk looks each private tag up by its creator.
@@ -1189,7 +1208,7 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		if (s.pixels_loaded)
 			return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err);
 		return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
-								  data + s.layout.pixel_start, len - s.layout.pixel_start);
+								  data + s.layout.pixel_start, s.layout.pixel_end - s.layout.pixel_start);
 	});
 }
 
