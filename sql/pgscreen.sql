@@ -183,7 +183,7 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 COST 200;
 
 COMMENT ON FUNCTION screen.dicom_quarantine_reason(bytea, jsonb) IS
-'Why dicom_anonymize would quarantine (or reject) the object under these options, or NULL: modality not allowed, Burned In Annotation, a "Patient Protocol" series, a DICOMDIR.';
+'Why dicom_anonymize would quarantine (or reject) the object under these options, or NULL: modality not allowed, Burned In Annotation, a "Patient Protocol" series, a DICOMDIR, an overlay embedded in Pixel Data.';
 
 CREATE FUNCTION screen.dicom_phi_report(
     dcm bytea,

@@ -82,6 +82,11 @@ typedef struct pgs_dicom_pixel_info
 	int			voi_lut_first_mapped;	/* first stored value the LUT maps (signed when is_signed) */
 	int			voi_lut_bits;
 	uint16_t   *voi_lut;		/* voi_lut_entries values, allocated with the caller's allocator */
+	/* PALETTE COLOR: red, green, blue tables (one allocation of 3 × palette_entries values) */
+	int			palette_entries;	/* 0 when there is no (unsegmented) palette */
+	int			palette_first_mapped;
+	int			palette_bits;	/* 8 or 16 */
+	uint16_t   *palette;		/* red[entries], green[entries], blue[entries] */
 	/* Mammography and positioning */
 	char		image_laterality[4];	/* Image Laterality, else Laterality: "L", "R", "B", "U" or "" */
 	char		view_position[20];		/* View Position: "CC", "MLO", ... or "" */
@@ -89,7 +94,7 @@ typedef struct pgs_dicom_pixel_info
 	bool		burned_in_annotation;	/* Burned In Annotation = YES */
 } pgs_dicom_pixel_info;
 
-/* Header facts only (stops before Pixel Data). voi_lut is allocated with allocator when present. */
+/* Header facts only (stops before Pixel Data). voi_lut and palette are allocated with allocator when present. */
 pgs_status	pgs_dicom_pixel_info_read(const uint8_t *data, size_t len, const pgs_allocator *allocator,
 									  pgs_dicom_pixel_info *info, pgs_error *err);
 
@@ -108,7 +113,8 @@ pgs_status	pgs_dicom_decode_frame(const uint8_t *data, size_t len, int frame, in
 /*
  * Map a decoded frame to presentation values in [0, 1] (F32): Modality LUT (rescale), then the VOI LUT or
  * the first window (LINEAR, LINEAR_EXACT or SIGMOID) or, with neither, the frame's own min–max range, then
- * MONOCHROME1 inverted so that 1 is always white. Colour images are scaled by their maximum sample value.
+ * MONOCHROME1 inverted so that 1 is always white. PALETTE COLOR becomes RGB through its palette; other colour
+ * images are scaled by their largest possible sample value.
  */
 pgs_status	pgs_dicom_presentation(const pgs_image *stored, const pgs_dicom_pixel_info *info,
 								   const pgs_allocator *allocator, pgs_image *out, pgs_error *err);

@@ -480,6 +480,68 @@ dicom_pixel_info_from(DcmDataset *ds, const DicomLayout &layout, const pgs_alloc
 			}
 		}
 	}
+	/* An unsegmented palette: three descriptors that agree, three tables of 8- or 16-bit entries. */
+	const Uint16 *desc[3] = {NULL, NULL, NULL};
+	const DcmTagKey descriptors[3] = {DCM_RedPaletteColorLookupTableDescriptor,
+	DCM_GreenPaletteColorLookupTableDescriptor, DCM_BluePaletteColorLookupTableDescriptor};
+	const DcmTagKey tables[3] = {DCM_RedPaletteColorLookupTableData, DCM_GreenPaletteColorLookupTableData,
+	DCM_BluePaletteColorLookupTableData};
+	bool		palette_ok = strcmp(info->photometric, "PALETTE COLOR") == 0;
+
+	for (int c = 0; c < 3 && palette_ok; c++)
+	{
+		unsigned long n = 0;
+
+		palette_ok = ds->findAndGetUint16Array(descriptors[c], desc[c], &n).good() && n == 3 &&
+			(c == 0 || (desc[c][0] == desc[0][0] && desc[c][2] == desc[0][2]));
+	}
+	if (palette_ok)
+	{
+		int			entries = desc[0][0] == 0 ? 65536 : desc[0][0];
+		int			bits = desc[0][2] == 16 ? 16 : 8;
+		uint16_t   *lut = static_cast<uint16_t *>(pgs_alloc(allocator, sizeof(uint16_t) * 3 * size_t(entries)));
+
+		if (lut == NULL)
+			return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the palette");
+		for (int c = 0; c < 3 && palette_ok; c++)
+		{
+			DcmElement *table = NULL;
+			Uint16	   *words = NULL;
+
+			palette_ok = ds->findAndGetElement(tables[c], table).good() && table != NULL &&
+				table->getUint16Array(words).good() && words != NULL;
+			if (!palette_ok)
+				break;
+			size_t		have = table->getLength();
+			bool		one_per_word = have >= size_t(entries) * 2;
+			uint16_t	largest = 0;
+
+			for (size_t i = 0; one_per_word && i < size_t(entries); i++)
+				largest = std::max(largest, words[i]);
+
+			for (int i = 0; i < entries; i++)
+			{
+				/* 8-bit entries come two to a 16-bit word (PS3.3 C.7.6.3.1.6); 16-bit ones one each. */
+				uint16_t	v = 0;
+
+				if (bits == 16 && size_t(i) * 2 + 1 < have)
+					v = words[i];
+				else if (bits == 8 && size_t(i) < have)
+					v = one_per_word ? uint16_t(largest > 255 ? words[i] >> 8 : words[i])
+						: uint16_t((words[i / 2] >> (8 * (i % 2))) & 0xFF);
+				lut[size_t(c) * size_t(entries) + size_t(i)] = v;
+			}
+		}
+		if (palette_ok)
+		{
+			info->palette = lut;
+			info->palette_entries = entries;
+			info->palette_first_mapped = desc[0][1];
+			info->palette_bits = bits;
+		}
+		else
+			pgs_free(allocator, lut);
+	}
 	return PGS_OK;
 }
 
@@ -495,8 +557,11 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 	if (st != PGS_OK)
 		return st;
 	free(info.voi_lut);
+	free(info.palette);
 	info.voi_lut = NULL;
 	info.voi_lut_entries = 0;
+	info.palette = NULL;
+	info.palette_entries = 0;
 	if ((st = pgs_image_check_dimensions(info.columns, info.rows, max_pixels, err)) != PGS_OK)
 		return st;
 	if (frame < 0 || frame >= info.frames)
@@ -651,6 +716,10 @@ pgs_dicom_decode_frame(const uint8_t *data, size_t len, int frame, int64_t max_p
 				info->voi_lut_entries = full.voi_lut_entries;
 				info->voi_lut_first_mapped = full.voi_lut_first_mapped;
 				info->voi_lut_bits = full.voi_lut_bits;
+				info->palette = full.palette;
+				info->palette_entries = full.palette_entries;
+				info->palette_first_mapped = full.palette_first_mapped;
+				info->palette_bits = full.palette_bits;
 			}
 		}
 		return st;
@@ -678,6 +747,27 @@ pgs_dicom_presentation(const pgs_image *stored, const pgs_dicom_pixel_info *info
 	float	   *dst = static_cast<float *>(out->data);
 	bool		mono = stored->channels == 1 && strncmp(info->photometric, "MONOCHROME", 10) == 0;
 
+	if (info->palette_entries > 0 && info->palette != NULL && stored->channels == 1)
+	{
+		size_t		pixels = size_t(stored->width) * size_t(stored->height);
+		float	   *rgb = static_cast<float *>(pgs_alloc(allocator, pixels * 3 * sizeof(float)));
+		double		scale = info->palette_bits == 16 ? 65535.0 : 255.0;
+
+		pgs_free(allocator, out->data);
+		if (rgb == NULL)
+			return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d image", stored->width, stored->height);
+		for (size_t p = 0; p < pixels; p++)
+		{
+			long		index = std::lround(v[p]) - info->palette_first_mapped;
+
+			index = index < 0 ? 0 : index >= info->palette_entries ? info->palette_entries - 1 : index;
+			for (int c = 0; c < 3; c++)
+				rgb[p * 3 + size_t(c)] = float(info->palette[size_t(c) * size_t(info->palette_entries) + size_t(index)] / scale);
+		}
+		out->data = rgb;
+		out->channels = 3;
+		return PGS_OK;
+	}
 	if (!mono)
 	{
 		double		maxv = info->bits_stored > 0 && info->bits_stored < 32 ? double((int64_t(1) << info->bits_stored) - 1) : 255.0;
@@ -753,6 +843,7 @@ pgs_dicom_probe(const uint8_t *data, size_t len, pgs_image_info *info, pgs_error
 		if (st != PGS_OK || (st = dicom_pixel_info_from(file->getDataset(), layout, &pgs_malloc_allocator, &px, err)) != PGS_OK)
 			return st;
 		free(px.voi_lut);
+		free(px.palette);
 		info->format = PGS_FORMAT_DICOM;
 		info->width = px.columns;
 		info->height = px.rows;
@@ -773,7 +864,10 @@ pgs_dicom_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts
 	if (st != PGS_OK || !opts->display)
 	{
 		if (st == PGS_OK)
+		{
 			pgs_free(allocator, info.voi_lut);
+			pgs_free(allocator, info.palette);
+		}
 		return st;
 	}
 
@@ -782,6 +876,7 @@ pgs_dicom_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts
 
 	st = pgs_dicom_presentation(out, &info, allocator, &shown, err);
 	pgs_free(allocator, info.voi_lut);
+	pgs_free(allocator, info.palette);
 	pgs_image_free(allocator, out);
 	if (st != PGS_OK)
 		return st;

@@ -481,6 +481,9 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	pgs_status	st = walker.walk(pos);
 
 	layout->max_depth = walker.max_depth;
+	for (const auto &element : layout->top_level)
+		if ((element.second & 0xFF01FFFFu) == 0x60003000u)
+			layout->overlay_data_groups |= uint16_t(1u << (((element.second >> 16) & 0xFF) / 2));
 	if (walker.pixel_end > walker.pixel_start)
 	{
 		layout->pixel_start = walker.pixel_start;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <cstring>
 #include <vector>
@@ -182,9 +183,10 @@ void
 draw_breast(Rng &rng, int rows, int cols, bool right, bool mlo, bool label, const std::string &label_text,
 			std::vector<uint16_t> &pixels)
 {
-	Texture		coarse(rng, 6),
-				medium(rng, 24),
-				fine(rng, 96);
+	/* Fibroglandular tissue: fractal noise (five octaves) plus streaks radiating from the nipple (ducts). */
+	Texture		octaves[5] = {Texture(rng, 4), Texture(rng, 9), Texture(rng, 19), Texture(rng, 41), Texture(rng, 87)};
+	Texture		ducts(rng, 48),
+				muscle(rng, 7);
 	double		semi_x = (0.62 + 0.12 * rng.uniform()) * cols,
 				semi_y = (0.40 + 0.06 * rng.uniform()) * rows,
 				center_y = (0.50 + 0.04 * (rng.uniform() - 0.5)) * rows;
@@ -200,25 +202,35 @@ draw_breast(Rng &rng, int rows, int cols, bool right, bool mlo, bool label, cons
 			double		r2 = dx * dx + dy * dy;
 			double		u = double(x) / cols,
 						v = double(y) / rows;
-			double		value = 40 + 25 * fine.at(u, v);	/* background: dark with a little noise */
+			double		value = 40 + 25 * octaves[4].at(u, v);	/* background: dark with a little noise */
 
 			if (r2 < 1)
 			{
 				double		thickness = std::sqrt(1 - r2);
-				double		glandular = 0.55 * coarse.at(u, v) + 0.3 * medium.at(u, v) + 0.15 * fine.at(u, v);
+				double		fractal = 0,
+							weight = 0.5;
 
-				value = 900 + 1100 * thickness + 1300 * density * glandular * thickness;
+				for (const Texture &t : octaves)
+				{
+					fractal += weight * t.at(u, v);
+					weight *= 0.55;
+				}
+				/* ducts: noise in (angle around the nipple, distance) stretched along the distance */
+				double		angle = std::atan2(y - center_y, semi_x - depth) / M_PI * 0.5 + 0.5;
+				double		streak = ducts.at(angle, std::min(0.999, (semi_x - depth) / (8.0 * semi_x)));
+				double		glandular = std::max(0.0, fractal * 1.6 - 0.55 + 0.35 * streak) * (0.4 + 0.6 * thickness);
+
+				value = 700 + 1200 * thickness + 2200 * density * glandular;
 				if (r2 > 0.97)
 					value *= 0.85;	/* the skin line */
 			}
 			if (mlo)
 			{
-				/* The pectoral muscle: a bright triangle in the upper chest-wall corner. */
-				double		px = depth / (0.35 * cols),
-							py = double(y) / (0.55 * rows);
+				/* The pectoral muscle: a bright band along the upper chest wall with a curved edge. */
+				double		edge = 0.33 * cols * (1 - double(y) / (0.6 * rows)) + 12 * (muscle.at(u, v) - 0.5) * cols / 100.0;
 
-				if (px + py < 1)
-					value = std::max(value, 2500 + 600 * medium.at(u, v));
+				if (depth < edge)
+					value = std::max(value, 2450 + 500 * muscle.at(u, v) + 150 * octaves[3].at(u, v));
 			}
 			pixels[size_t(y) * size_t(cols) + size_t(x)] = uint16_t(std::max(0.0, std::min(double(MAX_VALUE), value)));
 		}

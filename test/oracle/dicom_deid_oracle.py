@@ -63,6 +63,17 @@ def load_table():
 
 
 RULES, MASKED = load_table()
+
+
+def load_safe_private():
+    """(group, element low byte, creator) of Table E.3.10-1, read from its TSV."""
+    rows = set()
+    with open(os.path.join(os.path.dirname(TSV), "table_e3_10_1_2023b.tsv"), newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            m = re.fullmatch(r"\(([0-9A-Fa-f]{4}),xx([0-9A-Fa-f]{2})\)", row["Data Element"])
+            if m:
+                rows.add((int(m.group(1), 16), int(m.group(2), 16), row["Private Creator"]))
+    return rows
 DUMMIES = {"19000101", "ANONYMIZED", "ANONYMOUS"}
 
 
@@ -339,6 +350,40 @@ def main():
         o, s = pydicom.dcmread(src_a), pydicom.dcmread(dst)
         check(s.StudyInstanceUID == o.StudyInstanceUID and s.ImageLaterality == o.ImageLaterality,
               "retain_uids and keep: UIDs and laterality kept")
+
+        # Retain Safe Private: only Table E.3.10-1 elements (and their creators) survive, and some do.
+        ct = next(path for name, path in files if name.endswith("test_files/CT_small.dcm"))
+        dst = os.path.join(tmp, "safe.dcm")
+        anonymize(ct, dst, "--retain-safe-private")
+        safe = load_safe_private()
+        out = pydicom.dcmread(dst)
+        kept = [e for e in out if e.tag.is_private and e.tag.element >= 0x1000]
+        creators = {(e.tag.group, e.tag.element): str(e.value).strip() for e in out
+                    if e.tag.is_private and 0x10 <= e.tag.element <= 0xFF}
+        unsafe = [e.tag for e in kept
+                  if (e.tag.group, e.tag.element & 0xFF, creators.get((e.tag.group, e.tag.element >> 8))) not in safe]
+        check(len(kept) > 0 and not unsafe,
+              f"retain_safe_private: {len(kept)} private elements kept, all in Table E.3.10-1 ({unsafe[:3]})")
+
+        # Clean Descriptors: descriptions stay, with every identifying value of the object blanked.
+        src, planted = synthetic(tmp, 51)
+        dst = os.path.join(tmp, "clean-desc.dcm")
+        anonymize(src, dst, "--clean-descriptors")
+        o, c = pydicom.dcmread(src), pydicom.dcmread(dst)
+        names = [p for p in str(o.PatientName).split("^") if p]
+        raw = open(dst, "rb").read()
+        check(str(c.StudyDescription).startswith("Screening mammography") and
+              not any(n in str(c.StudyDescription) for n in names) and not any(n.encode() in raw for n in names)
+              and str(o.StudyDate).encode() not in raw and "AdditionalPatientHistory" in c,
+              f"clean_descriptors: descriptions kept, names and dates blanked ({c.StudyDescription!r})")
+
+        # An overlay in the unused high bits of Pixel Data cannot be removed with its 60xx group: quarantine.
+        src, _ = synthetic(tmp, 61, "--no-phi", "--size", "128x128")
+        subprocess.run(["dcmodify", "-q", "-nb", "-i", "(6002,0010)=128", "-i", "(6002,0011)=128", "-i", "(6002,0040)=G",
+                        "-i", "(6002,0050)=1\\1", "-i", "(6002,0100)=16", "-i", "(6002,0102)=15", src], check=True)
+        r = anonymize(src, os.path.join(tmp, "embedded.dcm"))
+        check(r.returncode == 3 and "embedded in the unused bits" in r.stdout,
+              f"an overlay embedded in Pixel Data is quarantined ({r.stdout.strip()})")
 
     print(f"corpus: {stats}")
     print(f"oracles: dicom_deid {passed} passed, {failed} failed")

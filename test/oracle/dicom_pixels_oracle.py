@@ -8,6 +8,9 @@ Run with Debian's Python (/usr/bin/python3). For every corpus file with pixel da
 Lossless syntaxes must match exactly; lossy JPEG within a mean absolute difference of 1.0 and a maximum of 8
 grey levels (the IJG and libjpeg-turbo IDCTs round differently); YBR converted to RGB within 1 level.
 Every MR_small variant (implicit, big endian, RLE, JPEG-LS, JPEG 2000 lossless) must equal MR_small.dcm.
+What to_png shows (the display mode) is checked too: PALETTE COLOR through pydicom's apply_color_lut, and
+monochrome images through pydicom's apply_modality_lut + apply_voi_lut (first window), MONOCHROME1 inverted,
+within one grey level of 8 bits.
 """
 import io
 import os
@@ -17,7 +20,7 @@ import tempfile
 
 import numpy as np
 import pydicom
-from pydicom.pixel_data_handlers.util import convert_color_space
+from pydicom.pixel_data_handlers.util import apply_color_lut, apply_modality_lut, apply_voi_lut, convert_color_space
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dicom_corpus import corpus  # noqa: E402
@@ -81,6 +84,37 @@ def comparable(ds, frame):
     return a.astype(np.float64)
 
 
+def display(path, tmp):
+    out = os.path.join(tmp, "display.npy")
+    r = subprocess.run([TOOL, "display", path, out], capture_output=True, text=True)
+    return np.load(out) if r.returncode == 0 else None
+
+
+def check_display(name, path, ds, frame, tmp):
+    """The 8-bit picture to_png shows, against pydicom's LUT functions."""
+    photometric = str(ds.PhotometricInterpretation)
+    if photometric == "PALETTE COLOR" and "RedPaletteColorLookupTableData" in ds:
+        ref = apply_color_lut(frame, ds).astype(np.float64)
+        ref = np.round(ref / (65535.0 if ds.RedPaletteColorLookupTableDescriptor[2] == 16 else 255.0) * 255)
+    elif photometric.startswith("MONOCHROME") and "WindowCenter" in ds and "VOILUTSequence" not in ds \
+            and ds.get("VOILUTFunction", "LINEAR") == "LINEAR" and ds.BitsAllocated <= 16:
+        values = apply_modality_lut(frame, ds).astype(np.float64)
+        center = float(ds.WindowCenter[0] if isinstance(ds.WindowCenter, pydicom.multival.MultiValue) else ds.WindowCenter)
+        width = float(ds.WindowWidth[0] if isinstance(ds.WindowWidth, pydicom.multival.MultiValue) else ds.WindowWidth)
+        if width <= 1:
+            return
+        ref = np.clip((values - (center - 0.5)) / (width - 1) + 0.5, 0, 1)  # PS3.3 C.11.2.1.2.1
+        if photometric == "MONOCHROME1":
+            ref = 1 - ref
+        ref = np.round(ref * 255)
+    else:
+        return
+    mine = display(path, tmp)
+    diff = np.abs(mine.astype(np.float64) - ref) if mine is not None and mine.shape == ref.shape else None
+    check(diff is not None and diff.max() <= 1, f"{name}: display ({photometric}) matches pydicom's LUTs"
+          + (f", max |diff| {diff.max():.0f}" if diff is not None else f": {None if mine is None else mine.shape} vs {ref.shape}"))
+
+
 def main():
     global skipped
     with tempfile.TemporaryDirectory(prefix="pgs-dicom-pixels-") as tmp:
@@ -131,6 +165,7 @@ def main():
             base = os.path.basename(path)
             if base.startswith("MR_small") and base != "MR_small_padded.dcm":
                 mr_small[base] = ours(path, 0, tmp)[0]
+            check_display(name, path, ds, frames[0], tmp)
         ref = mr_small.get("MR_small.dcm")
         for base, mine in sorted(mr_small.items()):
             if base != "MR_small.dcm":

@@ -210,6 +210,33 @@ cmd_pixels(int argc, char **argv, int i)
 	return write_file(argv[i + 1], npy, npy_len);
 }
 
+/* What to_png shows: the image decoder in display mode (VOI window, MONOCHROME1 inverted, palette applied). */
+static int
+cmd_display(int argc, char **argv, int i)
+{
+	size_t		len,
+				npy_len;
+	uint8_t    *data,
+			   *npy;
+	pgs_image	image;
+	pgs_tensor	tensor;
+	pgs_decode_options opts;
+	pgs_error	err;
+
+	if (argc - i < 2)
+		return 2;
+	data = read_file(argv[i], &len);
+	pgs_decode_options_init(&opts);
+	opts.display = true;
+	opts.frame = argc - i >= 3 ? atoi(argv[i + 2]) : 0;
+	if (pgs_image_decode(data, len, &opts, &pgs_malloc_allocator, &image, &err) != PGS_OK)
+		return fail(argv[i], &err);
+	pgs_image_as_tensor(&image, &tensor);
+	if (pgs_npy_write(&tensor, &pgs_malloc_allocator, &npy, &npy_len, &err) != PGS_OK)
+		return fail("npy", &err);
+	return write_file(argv[i + 1], npy, npy_len);
+}
+
 static int
 cmd_json(int argc, char **argv, int i)
 {
@@ -329,6 +356,8 @@ main(int argc, char **argv)
 		return cmd_bench(argc, argv, 2);
 	if (strcmp(cmd, "pixels") == 0)
 		return cmd_pixels(argc, argv, 2);
+	if (strcmp(cmd, "display") == 0)
+		return cmd_display(argc, argv, 2);
 	if (strcmp(cmd, "json") == 0)
 		return cmd_json(argc, argv, 2);
 	if (strcmp(cmd, "value") == 0)
@@ -338,7 +367,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "synth") == 0)
 		return cmd_synth(argc, argv, 2);
 	fprintf(stderr, "usage: pgs_dicom anonymize [options] IN OUT | bench [options] ROUNDS FILE... |\n"
-			"       pixels IN OUT.npy [FRAME] | json IN | value IN TAG | report [options] IN |\n"
+			"       pixels IN OUT.npy [FRAME] | display IN OUT.npy [FRAME] | json IN | value IN TAG | report [options] IN |\n"
 			"       synth [--monochrome1] [--label] [--no-phi] [--laterality L|R] [--view CC|MLO] [--size WxH] SEED OUT\n"
 			"options: --key TEXT --retain-uids --retain-safe-private --retain-device --retain-institution\n"
 			"         --retain-patient-characteristics --clean-descriptors --clean-structured-content --clean-graphics\n"
