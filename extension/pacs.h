@@ -20,7 +20,6 @@ extern int	pacs_max_pdu;
 extern int	pacs_find_limit;
 extern int	pacs_max_instance_mb;
 extern char *pacs_tls_cert_file;
-extern char *pacs_tls_key_file;
 extern char *pacs_tls_ca_file;
 
 extern int	scp_port;

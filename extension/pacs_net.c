@@ -63,10 +63,10 @@ pacs_open(const char *host, int port, const char *called_aet, const PacsOptions 
 
 	snprintf(pa->peer, sizeof(pa->peer), "%s at %s:%d", called_aet, host, port);
 	pa->dimse_timeout_s = cfg.dimse_timeout_s;
-	if (cfg.tls.enabled && (!cfg.tls.cert_file[0] || !cfg.tls.key_file[0] || !cfg.tls.ca_file[0]))
+	if (cfg.tls.enabled && (!cfg.tls.cert_file[0] || !cfg.tls.ca_file[0]))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("DICOM TLS needs pgscreen.tls_cert_file, pgscreen.tls_key_file and pgscreen.tls_ca_file"),
+				 errmsg("DICOM TLS needs pgscreen.tls_cert_file and pgscreen.tls_ca_file"),
 				 errhint("A superuser sets them in postgresql.conf.")));
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
 	pgs_error_clear(&err);

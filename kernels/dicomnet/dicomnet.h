@@ -27,7 +27,7 @@ typedef struct pgs_net_tls
 {
 	int			enabled;
 	const char *cert_file;		/* our certificate, PEM */
-	const char *key_file;		/* its private key, PEM, not encrypted */
+	const char *key_file;		/* its private key, PEM, not encrypted (may be the certificate's file) */
 	const char *ca_file;		/* certificates trusted for the peer, PEM; the peer must present one */
 } pgs_net_tls;
 

@@ -137,7 +137,7 @@ like(sql_error("SELECT screen.pacs_find($pacs, 'STUDY', '{}', 'A_VERY_LONG_AE_TI
 	qr/ERROR:  could not connect to the PACS: calling AE title "A_VERY_LONG_AE_TITLE" is longer than 16 characters/,
 	'an AE title longer than 16 characters');
 like(sql_error("SELECT screen.pacs_find($pacs, 'STUDY', '{}', options => '{\"tls\": true}')"),
-	qr/ERROR:  DICOM TLS needs pgscreen.tls_cert_file, pgscreen.tls_key_file and pgscreen.tls_ca_file/,
+	qr/ERROR:  DICOM TLS needs pgscreen.tls_cert_file and pgscreen.tls_ca_file/,
 	'TLS without certificates configured');
 
 # ---- only roles an administrator allows may open network connections from the server

@@ -38,6 +38,18 @@ authority('test-ca');
 authority('other-ca');
 certificate($_, 'test-ca') for qw(pgscreen orthanc modality);
 certificate('stranger', 'other-ca');
+# pgscreen reads its certificate and key from one PEM file; a second one pairs its certificate with a
+# stranger's key
+sub pem
+{
+	my ($name, @parts) = @_;
+	open(my $out, '>', "$tmp/$name.pem") or die;
+	print $out slurp_file("$tmp/$_") for @parts;
+	close $out;
+	chmod 0600, "$tmp/$name.pem";
+}
+pem('pgscreen', 'pgscreen.crt', 'pgscreen.key');
+pem('mismatched', 'pgscreen.crt', 'stranger.key');
 
 my $scp_port = PostgreSQL::Test::Cluster::get_free_port();
 my $orthanc = PacsPeers::start_orthanc(
@@ -58,8 +70,7 @@ GRANT INSERT, SELECT (sop_instance_uid) ON pushed TO pgscreen_receiver;
 	'pgscreen.scp_allowed_aets' => 'MODALITY@127.0.0.1',
 	'pgscreen.scp_table' => 'public.pushed',
 	'pgscreen.scp_tls' => 'on',
-	'pgscreen.tls_cert_file' => "$tmp/pgscreen.crt",
-	'pgscreen.tls_key_file' => "$tmp/pgscreen.key",
+	'pgscreen.tls_cert_file' => "$tmp/pgscreen.pem",
 	'pgscreen.tls_ca_file' => "$tmp/test-ca.crt",
 	'pgscreen.pacs_acse_timeout' => 5,
 	'pgscreen.scp_workers' => 1);
@@ -100,9 +111,9 @@ is(sql('SELECT count(*) FROM pushed'), '4', 'neither stored anything');
 like(slurp_file($node->logfile), qr/could not read an association request from 127\.0\.0\.1/, 'the refusals are logged');
 
 # ---- misconfigured TLS is an error that names the file
-sql("ALTER SYSTEM SET pgscreen.tls_key_file = '$tmp/stranger.key'; SELECT pg_reload_conf()");
+sql("ALTER SYSTEM SET pgscreen.tls_cert_file = '$tmp/mismatched.pem'; SELECT pg_reload_conf()");
 like(sql_error("SELECT screen.pacs_echo($pacs, options => '{\"tls\": true}')"),
-	qr/ERROR:  could not connect to the PACS: the TLS private key ".*stranger\.key" does not match the certificate ".*pgscreen\.crt"/,
+	qr/ERROR:  could not connect to the PACS: the TLS private key ".*mismatched\.pem" does not match the certificate ".*mismatched\.pem"/,
 	'a key that does not match the certificate');
 
 unlike(slurp_file($node->logfile), qr/terminated by signal|was terminated by/, 'no process crashed');
