@@ -81,40 +81,72 @@ report_progress(Retrieval *r)
 }
 
 /*
+ * Run fn(arg) in a subtransaction, in memory context work. An error rolls the subtransaction back and is
+ * returned (copied into work), so that one instance or one listing can fail without the retrieval; a cancel
+ * is never swallowed. NULL when fn succeeded.
+ */
+static ErrorData *
+in_subtransaction(void (*fn) (void *), void *arg, MemoryContext work)
+{
+	MemoryContext old = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(work);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(work);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	CurrentResourceOwner = oldowner;
+	if (edata != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(edata);
+	return edata;
+}
+
+typedef struct StoreCall
+{
+	Retrieval  *r;
+	bytea	   *dcm;
+	const pgs_net_uids *uids;
+	PacsOutcome outcome;
+	char	   *reason;
+} StoreCall;
+
+static void
+store_call(void *arg)
+{
+	StoreCall  *c = arg;
+
+	c->outcome = pacs_target_store(&c->r->target, c->dcm, c->uids, c->r->source_aet, &c->reason);
+}
+
+/*
  * Store one instance in a subtransaction, so that an instance the de-identification or the INSERT rejects
- * is answered with a failure and counted, and the rest carries on. A cancel is never swallowed.
- * Returns the C-STORE status for the PACS.
+ * is answered with a failure and counted, and the rest carries on. Returns the C-STORE status for the PACS.
  */
 static uint16
 store_instance(Retrieval *r, bytea *dcm, const pgs_net_uids *uids, char *comment, size_t comment_size)
 {
-	MemoryContext old = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	PacsOutcome outcome = PACS_STORED;
-	char	   *reason = NULL;
+	StoreCall	call = {r, dcm, uids, PACS_STORED, NULL};
+	ErrorData  *edata;
+	PacsOutcome outcome;
+	char	   *reason;
 
 	comment[0] = '\0';
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(r->instance_context);
-	PG_TRY();
+	edata = in_subtransaction(store_call, &call, r->instance_context);
+	if (edata != NULL)
 	{
-		outcome = pacs_target_store(&r->target, dcm, uids, r->source_aet, &reason);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(r->instance_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("pacs_retrieve could not store an instance from %s: %s", r->peer, edata->message)));
@@ -124,8 +156,8 @@ store_instance(Retrieval *r, bytea *dcm, const pgs_net_uids *uids, char *comment
 		report_progress(r);
 		return PGS_DIMSE_OUT_OF_RESOURCES;
 	}
-	PG_END_TRY();
-
+	outcome = call.outcome;
+	reason = call.reason;
 	switch (outcome)
 	{
 		case PACS_STORED:
@@ -484,16 +516,21 @@ query_items(const char *host, int port, const char *called_aet, PacsOptions *opt
 	return m.items;
 }
 
-typedef struct ProbeList
+typedef struct ProbeCall
 {
+	const char *host;
+	int			port;
+	const char *called_aet;
+	PacsOptions opts;
+	List	   *keys;
 	List	   *instances;
 	MemoryContext context;
-} ProbeList;
+} ProbeCall;
 
 static void
 collect_instance(pgs_net_event *ev, void *arg)
 {
-	ProbeList  *p = arg;
+	ProbeCall  *p = arg;
 	MemoryContext old = MemoryContextSwitchTo(p->context);
 	ProbedInstance *inst = palloc(sizeof(ProbedInstance));
 
@@ -507,6 +544,14 @@ collect_instance(pgs_net_event *ev, void *arg)
 	MemoryContextSwitchTo(old);
 }
 
+static void
+probe_call(void *arg)
+{
+	ProbeCall  *p = arg;
+
+	pacs_run_find(p->host, p->port, p->called_aet, &p->opts, PGS_QR_IMAGE, p->keys, collect_instance, p);
+}
+
 /*
  * List the instances an item retrieves with an IMAGE-level C-FIND. A PACS that refuses such a query (a
  * strictly hierarchical one may) is not an error: the retrieval then goes ahead without the list, and
@@ -516,42 +561,17 @@ static List *
 probe_item(const char *host, int port, const char *called_aet, const PacsOptions *opts, RetrieveItem *item,
 		   bool *listed)
 {
-	MemoryContext old = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	PacsOptions probe_opts = *opts;
-	ProbeList	p = {NIL, CurrentMemoryContext};
-	List	   *keys = add_key(list_copy(item->keys), "AvailableTransferSyntaxUID", NULL);
+	ProbeCall	p = {host, port, called_aet, *opts, NIL, NIL, CurrentMemoryContext};
+	ErrorData  *edata;
 
-	probe_opts.limit = INT_MAX;
-	probe_opts.model_given = true;
-	*listed = false;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(old);
-	PG_TRY();
-	{
-		pacs_run_find(host, port, called_aet, &probe_opts, PGS_QR_IMAGE, keys, collect_instance, &p);
-		*listed = true;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(old);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(old);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
+	p.keys = add_key(list_copy(item->keys), "AvailableTransferSyntaxUID", NULL);
+	p.opts.limit = INT_MAX;
+	p.opts.model_given = true;
+	edata = in_subtransaction(probe_call, &p, CurrentMemoryContext);
+	*listed = edata == NULL;
+	if (edata != NULL)
 		ereport(DEBUG1, (errmsg("pacs_retrieve could not list the instances to retrieve: %s", edata->message)));
-		return NIL;
-	}
-	PG_END_TRY();
-	return p.instances;
+	return *listed ? p.instances : NIL;
 }
 
 static bool

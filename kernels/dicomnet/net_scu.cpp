@@ -15,21 +15,6 @@ const char *const uncompressed_syntaxes[] = {
 	UID_LittleEndianImplicitTransferSyntax,
 };
 
-// Compressed syntaxes a C-GET proposes one context each for, when the PACS did not say which it holds.
-const char *const compressed_syntaxes[] = {
-	UID_JPEG2000LosslessOnlyTransferSyntax,
-	UID_JPEG2000TransferSyntax,
-	UID_JPEGLSLosslessTransferSyntax,
-	UID_JPEGLSLossyTransferSyntax,
-	UID_JPEGProcess14SV1TransferSyntax,
-	UID_JPEGProcess14TransferSyntax,
-	UID_JPEGProcess1TransferSyntax,
-	UID_JPEGProcess2_4TransferSyntax,
-	UID_RLELosslessTransferSyntax,
-	UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-};
-const int	compressed_syntax_count = sizeof(compressed_syntaxes) / sizeof(compressed_syntaxes[0]);
-
 #define MAX_CONTEXTS 128
 
 const char *
@@ -112,9 +97,12 @@ add_storage_class(ContextList &list, const char *sop_class, const char *ts, int 
 		}
 		return;
 	}
-	for (int i = 0; i < compressed_syntax_count; i++)
+	// the PACS did not say: one context per compressed syntax pgscreen stores
+	for (int i = 0; i < pgs_net_stored_transfer_syntax_count; i++)
 	{
-		list.add(sop_class, &compressed_syntaxes[i], 1, ASC_SC_ROLE_SCP);
+		if (is_uncompressed(pgs_net_stored_transfer_syntaxes[i]))
+			continue;
+		list.add(sop_class, &pgs_net_stored_transfer_syntaxes[i], 1, ASC_SC_ROLE_SCP);
 		++*wanted;
 	}
 }
@@ -131,9 +119,10 @@ add_contexts(T_ASC_Parameters *params, pgs_net_service service, pgs_qr_model mod
 	{
 		for (int i = 0; i < pgs_net_image_sop_class_count; i++)
 		{
+			// uncompressed, and the two JPEG 2000 syntaxes (first in the stored list) a PACS rarely transcodes
 			list.add(pgs_net_image_sop_classes[i], uncompressed_syntaxes, 2, ASC_SC_ROLE_SCP);
-			list.add(pgs_net_image_sop_classes[i], &compressed_syntaxes[0], 1, ASC_SC_ROLE_SCP);
-			list.add(pgs_net_image_sop_classes[i], &compressed_syntaxes[1], 1, ASC_SC_ROLE_SCP);
+			list.add(pgs_net_image_sop_classes[i], &pgs_net_stored_transfer_syntaxes[0], 1, ASC_SC_ROLE_SCP);
+			list.add(pgs_net_image_sop_classes[i], &pgs_net_stored_transfer_syntaxes[1], 1, ASC_SC_ROLE_SCP);
 			wanted += 3;
 		}
 	}
