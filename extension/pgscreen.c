@@ -63,5 +63,9 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	pgscreen_pacs_init();
+
 	MarkGUCPrefixReserved("pgscreen");
+
+	pgscreen_dicom_init();
 }
