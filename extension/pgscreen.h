@@ -35,9 +35,12 @@ typedef struct PgscreenAllocator
 	pgs_allocator base;
 	bool		as_bytea;
 	bool		too_large;		/* a request exceeded the 1 GB limit of a bytea value */
+	MemoryContext context;		/* NULL: CurrentMemoryContext at each call */
 } PgscreenAllocator;
 
 extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
+/* An allocator bound to one context, for state that outlives calls (an aggregate's transition state). */
+extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context);
 extern bytea *pgscreen_bytea_result(void *data, size_t len);
 
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
