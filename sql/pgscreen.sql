@@ -148,6 +148,11 @@ COMMENT ON FUNCTION screen.roc_from_bytea(bytea) IS
 CREATE CAST (screen.roc AS bytea) WITHOUT FUNCTION;
 CREATE CAST (bytea AS screen.roc) WITH FUNCTION screen.roc_from_bytea(bytea);
 
+COMMENT ON CAST (screen.roc AS bytea) IS
+'The binary form of a roc value, for storing it where its text summary would not do (pg_dump, other databases).';
+COMMENT ON CAST (bytea AS screen.roc) IS
+'A roc value from its binary form, checked in full.';
+
 -- The aggregate screen.roc(score, label).
 CREATE FUNCTION screen.roc_transition(internal, float8, boolean)
 RETURNS internal
