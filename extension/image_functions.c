@@ -54,18 +54,26 @@ decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, pgs_imag
 	bytea	   *img = PG_GETARG_BYTEA_PP(0);
 	pgs_decode_options opts;
 	pgs_error	err;
+	pgs_status	st;
 
 	pgs_decode_options_init(&opts);
 	opts.frame = PG_GETARG_INT32(1);
 	opts.scale_denom = PG_GETARG_INT32(2);
 	opts.max_pixels = pgscreen_max_image_pixels;
 	pgs_error_clear(&err);
-	pgscreen_check(pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts,
-									&allocator->base, image, &err),
-				   &err, "could not decode image");
+	st = pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts, &allocator->base,
+						  image, &err);
+	if (st != PGS_OK && allocator->too_large)
+		raise_result_too_large();
+	pgscreen_check(st, &err, "could not decode image");
 	PG_FREE_IF_COPY(img, 0);
 }
 
+/*
+ * Pixels are decoded straight into the result: the allocator leaves room for the NPY prefix in front of
+ * them, so a 30 MB photograph needs one buffer, not two and a copy (which also kept glibc returning and
+ * re-faulting the memory on every row).
+ */
 Datum
 pgscreen_to_npy(PG_FUNCTION_ARGS)
 {
@@ -78,17 +86,23 @@ pgscreen_to_npy(PG_FUNCTION_ARGS)
 	pgs_error	err;
 	pgs_status	st;
 
-	pgscreen_allocator_init(&pixels, false);
-	pgscreen_allocator_init(&file, true);
+	pgscreen_allocator_init(&pixels, true);
+	pixels.headroom = PGS_NPY_IMAGE_PREFIX_BYTES;
 	decode_arguments(fcinfo, &pixels, &image);
 	pgs_image_as_tensor(&image, &tensor);
+	if (pgs_npy_header_bytes(&tensor, (uint8_t *) image.data - PGS_NPY_IMAGE_PREFIX_BYTES,
+							 PGS_NPY_IMAGE_PREFIX_BYTES) == PGS_NPY_IMAGE_PREFIX_BYTES)
+		PG_RETURN_BYTEA_P(pgscreen_bytea_result(&pixels, image.data, pgs_image_bytes(&image)));
+
+	/* A prefix of another length (absurd shapes) cannot happen for images, but is handled by a copy. */
+	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_npy_write(&tensor, &file.base, &npy, &npy_len, &err);
 	if (file.too_large)
 		raise_result_too_large();
 	pgscreen_check(st, &err, "could not write NPY tensor");
 	pgs_image_free(&pixels.base, &image);
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(npy, npy_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, npy, npy_len));
 }
 
 Datum
@@ -120,7 +134,7 @@ pgscreen_to_png(PG_FUNCTION_ARGS)
 		raise_result_too_large();
 	pgscreen_check(st, &err, "could not encode PNG");
 	pgs_image_free(&pixels.base, &image);
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(png, png_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, png, png_len));
 }
 
 Datum

@@ -97,7 +97,7 @@ pgscreen_roc_varlena_result(PgscreenAllocator *allocator, pgs_status st, const p
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("result would exceed the 1 GB limit of a varlena value")));
 	pgscreen_roc_check(st, err);
-	return PointerGetDatum(pgscreen_bytea_result(data, len));
+	return PointerGetDatum(pgscreen_bytea_result(allocator, data, len));
 }
 
 /* A roc value is built by the aggregate, so its text form is a summary that cannot be read back. */
