@@ -242,6 +242,12 @@ pgs_optimizer_get_config(const pgs_optimizer *opt)
 	return &opt->config;
 }
 
+pgs_net *
+pgs_optimizer_net(pgs_optimizer *opt)
+{
+	return opt->net;
+}
+
 float *
 pgs_optimizer_state(pgs_optimizer *opt, int which)
 {

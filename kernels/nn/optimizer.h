@@ -74,6 +74,7 @@ pgs_status	pgs_optimizer_step(pgs_optimizer *opt, double *grad_norm, pgs_error *
 
 int64_t		pgs_optimizer_steps(const pgs_optimizer *opt);
 const pgs_optimizer_config *pgs_optimizer_get_config(const pgs_optimizer *opt);
+pgs_net    *pgs_optimizer_net(pgs_optimizer *opt);
 
 /* The state buffers (device; NULL when the kind has none), for checkpoints; n is the parameter count. */
 float	   *pgs_optimizer_state(pgs_optimizer *opt, int which);
