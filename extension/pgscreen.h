@@ -12,6 +12,7 @@
 extern char *pgscreen_device;
 extern int	pgscreen_max_image_pixels;
 extern char *pgscreen_cuda_module_path;
+extern int	pgscreen_cpu_threads;
 
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);
@@ -43,5 +44,8 @@ extern bytea *pgscreen_bytea_result(void *data, size_t len);
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
+
+/* Network engine (extension/nn_functions.c): apply pgscreen.cpu_threads and the device options to ops. */
+extern void pgscreen_configure_device(const pgs_ops *ops);
 
 #endif
