@@ -178,7 +178,11 @@ add_tensor(builder *b, const char *module, const char *suffix, int ndim, const i
 	}
 	t = &net->tensors[net->n_tensors];
 	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s.%s", module, suffix);
+	if (strlen(module) + 1 + strlen(suffix) >= sizeof(t->name))
+		return pgs_fail(b->err, PGS_ERR_INTERNAL, "tensor name \"%s.%s\" is too long", module, suffix);
+	memcpy(t->name, module, strlen(module));
+	t->name[strlen(module)] = '.';
+	strcpy(t->name + strlen(module) + 1, suffix);
 	t->ndim = ndim;
 	t->numel = 1;
 	for (int d = 0; d < ndim; d++)
