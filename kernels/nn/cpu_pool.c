@@ -31,6 +31,7 @@ typedef struct pool_job
 	pgs_shape4	out;
 	window_axis *rows;			/* out.h entries */
 	window_axis *cols;			/* out.w entries */
+	float	   *col_counts;		/* cols[pw].count, contiguous for vector loops */
 	float	   *scratch;		/* per worker: H × Q */
 	const float *x;
 	const float *dy;
@@ -144,11 +145,45 @@ forward_plane(void *arg, int pl, int worker)
 		}
 		if (!is_max)
 			for (int pw = 0; pw < q; pw++)
-				o[pw] /= r->count * j->cols[pw].count;
+				o[pw] /= r->count * j->col_counts[pw];
 	}
 }
 
-/* Average: scatter dy/divisor up the columns into an H × Q scratch, then along each row into dx. */
+/* Row pass of the average's backward, the adjoint of reduce_row's sum: out[iw] += r[pw] over each window. */
+static void
+scatter_row(const pool_job *j, const float *r, float *out)
+{
+	const pgs_pool_desc *d = j->d;
+	int			q = j->out.w,
+				s = d->stride_w,
+				k = d->kernel_w,
+				pad = d->pad_w;
+	int			first = (pad + s - 1) / s;
+	int			last = (d->x.w + pad - k) / s + 1;
+
+	if (last > q)
+		last = q;
+	if (first > last)
+		first = last;
+	for (int pw = 0; pw < q; pw++)
+	{
+		if (pw == first)
+			pw = last;
+		if (pw >= q)
+			break;
+		for (int iw = j->cols[pw].lo; iw < j->cols[pw].hi; iw++)
+			out[iw] += r[pw];
+	}
+	for (int t = 0; t < k && first < last; t++)
+	{
+		float	   *tap = out + t - pad;
+
+		for (int pw = first; pw < last; pw++)
+			tap[pw * s] += r[pw];
+	}
+}
+
+/* Average: dy / divisor scattered up the columns into an H × Q scratch, then along each row into dx. */
 static void
 backward_average_plane(const pool_job *j, int pl, int worker)
 {
@@ -166,23 +201,25 @@ backward_average_plane(const pool_job *j, int pl, int worker)
 	for (int ph = 0; ph < p; ph++)
 	{
 		const window_axis *r = &j->rows[ph];
+		const float *src = g + (size_t) ph * q;
 
 		for (int ih = r->lo; ih < r->hi; ih++)
+		{
+			float	   *dst = rows + (size_t) ih * q;
+
+			/* Divided, not multiplied by an inverse: the rounding PyTorch's kernel has. */
 			for (int pw = 0; pw < q; pw++)
-				rows[(size_t) ih * q + pw] += g[(size_t) ph * q + pw] / (r->count * j->cols[pw].count);
+				dst[pw] += src[pw] / (r->count * j->col_counts[pw]);
+		}
 	}
 	for (int ih = 0; ih < h; ih++)
-		for (int pw = 0; pw < q; pw++)
-		{
-			const window_axis *c = &j->cols[pw];
-			float		share = rows[(size_t) ih * q + pw];
-
-			for (int iw = c->lo; iw < c->hi; iw++)
-				gi[(size_t) ih * w + iw] += share;
-		}
+		scatter_row(j, rows + (size_t) ih * q, gi + (size_t) ih * w);
 }
 
-/* Max: each window's gradient goes to its first maximum in row-major order, as PyTorch's argmax. */
+/*
+ * Max: each window's gradient goes to its first maximum in row-major order, as PyTorch's argmax. The
+ * forward output says what the maximum is, so the search stops at the first element equal to it.
+ */
 static void
 backward_max_plane(const pool_job *j, int pl)
 {
@@ -191,6 +228,7 @@ backward_max_plane(const pool_job *j, int pl)
 				p = j->out.h,
 				q = j->out.w;
 	const float *in = j->x + (size_t) pl * d->x.h * w;
+	const float *out = j->y + (size_t) pl * p * q;
 	const float *g = j->dy + (size_t) pl * p * q;
 	float	   *gi = j->dx + (size_t) pl * d->x.h * w;
 
@@ -201,20 +239,22 @@ backward_max_plane(const pool_job *j, int pl)
 		for (int pw = 0; pw < q; pw++)
 		{
 			const window_axis *c = &j->cols[pw];
+			float		target = out[(size_t) ph * q + pw];
+			bool		nan = target != target;
 			size_t		best = (size_t) r->lo * w + c->lo;
-			float		acc = -INFINITY;
 
 			for (int ih = r->lo; ih < r->hi; ih++)
 				for (int iw = c->lo; iw < c->hi; iw++)
 				{
 					float		v = in[(size_t) ih * w + iw];
 
-					if (v > acc || (v != v && acc == acc))
+					if (v == target || (nan && v != v))
 					{
-						acc = v;
 						best = (size_t) ih * w + iw;
+						goto found;
 					}
 				}
+found:
 			gi[best] += g[(size_t) ph * q + pw];
 		}
 	}
@@ -231,6 +271,15 @@ backward_plane(void *arg, int pl, int worker)
 		backward_average_plane(j, pl, worker);
 }
 
+static void
+finish(pool_job *job)
+{
+	free(job->rows);
+	free(job->cols);
+	free(job->col_counts);
+	free(job->scratch);
+}
+
 /* Window tables and per-worker scratch for one call. */
 static pgs_status
 prepare(const pgs_pool_desc *d, pool_job *job, int *workers, pgs_error *err)
@@ -244,26 +293,20 @@ prepare(const pgs_pool_desc *d, pool_job *job, int *workers, pgs_error *err)
 	*workers = pgs_shape4_numel(&d->x) < PARALLEL_MIN ? 1 : pgs_cpu_thread_count();
 	job->rows = malloc((size_t) job->out.h * sizeof(window_axis));
 	job->cols = malloc((size_t) job->out.w * sizeof(window_axis));
+	job->col_counts = malloc((size_t) job->out.w * sizeof(float));
 	job->scratch = malloc((size_t) *workers * d->x.h * job->out.w * sizeof(float));
-	if (job->rows == NULL || job->cols == NULL || job->scratch == NULL)
+	if (job->rows == NULL || job->cols == NULL || job->col_counts == NULL || job->scratch == NULL)
 	{
-		free(job->rows);
-		free(job->cols);
-		free(job->scratch);
+		finish(job);
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory for pooling");
 	}
 	plan_axis(job->rows, job->out.h, d->x.h, d->kernel_h, d->stride_h, d->pad_h, d->mode);
 	plan_axis(job->cols, job->out.w, d->x.w, d->kernel_w, d->stride_w, d->pad_w, d->mode);
+	for (int pw = 0; pw < job->out.w; pw++)
+		job->col_counts[pw] = job->cols[pw].count;
 	return PGS_OK;
 }
 
-static void
-finish(pool_job *job)
-{
-	free(job->rows);
-	free(job->cols);
-	free(job->scratch);
-}
 
 pgs_status
 pgs_cpu_pool_forward(void *ctx, const pgs_pool_desc *d, const float *x, float *y, pgs_error *err)
@@ -279,12 +322,11 @@ pgs_cpu_pool_forward(void *ctx, const pgs_pool_desc *d, const float *x, float *y
 	return PGS_OK;
 }
 
-/* The output y is not needed: maxima are found again in x (the ops table passes y for cuDNN). */
 pgs_status
 pgs_cpu_pool_backward(void *ctx, const pgs_pool_desc *d, const float *x, const float *y, const float *dy,
 					  float *dx, pgs_error *err)
 {
-	pool_job	job = {.x = x, .dy = dy, .dx = dx};
+	pool_job	job = {.x = x, .y = (float *) y, .dy = dy, .dx = dx};
 	int			workers;
 	pgs_status	st;
 
