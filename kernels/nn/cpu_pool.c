@@ -53,6 +53,21 @@ plan_axis(window_axis *axis, int out, int in, int kernel, int stride, int pad, p
 	}
 }
 
+/* Output columns [*first, *last) whose windows lie wholly inside the row: no clipping needed there. */
+static void
+interior_columns(const pool_job *j, int *first, int *last)
+{
+	const pgs_pool_desc *d = j->d;
+	int			s = d->stride_w;
+
+	*first = (d->pad_w + s - 1) / s;
+	*last = (d->x.w + d->pad_w - d->kernel_w) / s + 1;
+	if (*last > j->out.w)
+		*last = j->out.w;
+	if (*first > *last)
+		*first = *last;
+}
+
 /*
  * Row pass: r[pw] = reduction of row over the window of output column pw. Windows that lie wholly inside
  * the row (all but a few at the edges) are done tap by tap across all columns, loops the compiler
@@ -73,13 +88,10 @@ reduce_row(const pool_job *j, bool is_max, const float *row, float *r)
 				s = d->stride_w,
 				k = d->kernel_w,
 				pad = d->pad_w;
-	int			first = (pad + s - 1) / s;	/* first column whose window starts inside */
-	int			last = (d->x.w + pad - k) / s + 1;	/* one past the last whose window ends inside */
+	int			first,
+				last;
 
-	if (last > q)
-		last = q;
-	if (first > last)
-		first = last;
+	interior_columns(j, &first, &last);
 	for (int pw = 0; pw < q; pw++)
 	{
 		if (pw == first)
@@ -158,13 +170,10 @@ scatter_row(const pool_job *j, const float *r, float *out)
 				s = d->stride_w,
 				k = d->kernel_w,
 				pad = d->pad_w;
-	int			first = (pad + s - 1) / s;
-	int			last = (d->x.w + pad - k) / s + 1;
+	int			first,
+				last;
 
-	if (last > q)
-		last = q;
-	if (first > last)
-		first = last;
+	interior_columns(j, &first, &last);
 	for (int pw = 0; pw < q; pw++)
 	{
 		if (pw == first)
