@@ -35,7 +35,7 @@ ifeq ($(PGXS),)
   $(error pg_config not found: run "make deps" (or "make check"), or set PG_CONFIG)
 endif
 
-KERNEL_MODULES = common device image dicom dicomnet metrics
+KERNEL_MODULES = common device image dicom dicomnet metrics nn
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk
@@ -80,7 +80,7 @@ ifeq ($(MAKELEVEL),0)
 	nvcc $(or $(NVCC_VERSION),no), cuDNN $(or $(CUDNN_VERSION),no) => CUDA module $(or $(BUILD_CUDA),no)$(if $(filter 0,$(CUDA)), (CUDA=0)); \
 	OpenBLAS $(call pc_version,openblas); dcmtk $(or $(DCMTK_VERSION),no); \
 	libjpeg-turbo $(call pc_version,libturbojpeg); libpng $(call pc_version,libpng); \
-	OpenJPEG $(call pc_version,libopenjp2); libzip $(call pc_version,libzip))
+	OpenJPEG $(call pc_version,libopenjp2); libzip $(call pc_version,libzip); $(KERNEL_FOUND))
 endif
 
 .PHONY: install-cuda-module uninstall-cuda-module

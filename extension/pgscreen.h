@@ -14,6 +14,7 @@
 extern char *pgscreen_device;
 extern int	pgscreen_max_image_pixels;
 extern char *pgscreen_cuda_module_path;
+extern int	pgscreen_cpu_threads;
 
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);
@@ -60,5 +61,7 @@ extern void pgscreen_dicom_init(void);
 
 /* A DICOM bytea argument without its pixels when it is stored out of line (reads only the header slice). */
 extern bytea *pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno);
+/* Network engine (extension/nn_functions.c): apply pgscreen.cpu_threads and the device options to ops. */
+extern void pgscreen_configure_device(const pgs_ops *ops);
 
 #endif

@@ -663,3 +663,53 @@ COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean) IS
 'Paired DeLong test of two models scored on the same cases (95 % interval for the difference of AUCs). Keeps every case: 16 bytes per case. Rows with a NULL are skipped and counted. Runs in parallel.';
 COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean, float8) IS
 'Paired DeLong test of two models scored on the same cases, with the interval for the difference at level (the same on every row).';
+-- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
+-------------------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_init'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
+
+CREATE FUNCTION screen.model_info(
+    model bytea,
+    OUT architecture text,
+    OUT head text,
+    OUT outputs int,
+    OUT aux_logits boolean,
+    OUT input_channels int,
+    OUT input_height int,
+    OUT input_width int,
+    OUT parameters bigint,
+    OUT tensors int,
+    OUT batches_tracked bigint,
+    OUT recipe jsonb,
+    OUT optimizer text,
+    OUT optimizer_steps bigint,
+    OUT format_version int)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_model_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_info(bytea) IS
+'What a model file holds (architecture, head, input size, trainable parameters, tensors, batches trained, preprocessing recipe, and for a checkpoint its optimizer and steps), after checking its structure and checksum.';
+
+CREATE FUNCTION screen.model_from_npz(weights bytea, architecture text, options jsonb DEFAULT '{}',
+                                      seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_from_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_from_npz(bytea, text, jsonb, bigint) IS
+'A model file from .npz weights (numpy.savez of a torchvision state_dict; stored or deflated entries). Every tensor must match the network, unless options has "pretrained": true: then classifier tensors of another shape and an auxiliary head the network lacks are left out (a NOTICE says so) and the new classifier keeps its seeded initialisation. Takes the model_init options too.';
+
+CREATE FUNCTION screen.model_to_npz(model bytea, compress boolean DEFAULT false)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_to_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_to_npz(bytea, boolean) IS
+'The weights of a model file as .npz with torchvision''s tensor names and state_dict order (num_batches_tracked included), so numpy.load and torch''s load_state_dict read it; compress deflates the entries like numpy.savez_compressed.';
