@@ -1,6 +1,7 @@
 /* The CPU implementation of the ops table: plain, readable C that defines what every op must compute. */
 #include "ops.h"
 #include "elementwise.h"
+#include "augment.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +67,7 @@ static const pgs_ops cpu_ops = {
 	.download = cpu_copy,
 	.synchronize = cpu_synchronize,
 	.axpy = cpu_axpy,
+	.prepare_input = pgs_cpu_prepare_input,
 };
 
 const pgs_ops *

@@ -24,7 +24,9 @@ typedef enum pgs_device_kind
  * or a download. Later layers append their ops (convolution, batch norm, ...) to this struct; bump
  * PGS_OPS_VERSION when they do so both modules agree on its layout.
  */
-#define PGS_OPS_VERSION 1
+#define PGS_OPS_VERSION 2
+
+struct pgs_augment_params;		/* kernels/device/augment.h */
 
 typedef struct pgs_ops
 {
@@ -43,6 +45,15 @@ typedef struct pgs_ops
 
 	/* compute: y = a·x + y over n floats (the template every element-wise op follows) */
 	pgs_status	(*axpy) (void *ctx, size_t n, float a, const float *x, float *y, pgs_error *err);
+
+	/*
+	 * Network input from preprocessed images (kernels/device/augment.h): n uint8 H×W×C images become
+	 * float32 n×C×H×W (a transpose, never a reshape), scaled to [0, 1], flipped and colour-augmented with
+	 * params[i] when params is not NULL (n entries, device memory), then normalised (pgs_normalization).
+	 */
+	pgs_status	(*prepare_input) (void *ctx, int n, int height, int width, int channels,
+								  const unsigned char *images, const struct pgs_augment_params *params,
+								  int normalization, float *out, pgs_error *err);
 } pgs_ops;
 
 /* The CPU device, always available. */
