@@ -64,4 +64,6 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgscreen");
+
+	pgscreen_dicom_init();
 }
