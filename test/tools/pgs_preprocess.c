@@ -1,5 +1,6 @@
 /* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
 #include "../../kernels/device/augment.h"
+#include "../../kernels/dicom/mammo_dicom.h"
 #include "../../kernels/image/fundus.h"
 #include "../../kernels/image/geometry.h"
 #include "../../kernels/image/imgproc.h"
@@ -21,6 +22,7 @@ static const char *usage =
 	"       pgs_preprocess otsu IN.npy                             (threshold of a uint8 image)\n"
 	"       pgs_preprocess augment SEED IN OUT.npy                 (the published recipe, as uint8)\n"
 	"       pgs_preprocess synthetic SEED GRADE SIZE OUT.jpg      (prints the ground truth as JSON)\n"
+	"       pgs_preprocess mammo [--size HxW] [--dtype uint8|uint16|float32] IN.dcm OUT.npy (prints what was found)\n"
 	"       pgs_preprocess bench-fundus ROUNDS FILE...            (photographs/s of the whole pipeline)\n"
 	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n";
 
@@ -269,6 +271,47 @@ run_augment(char **argv)
 	return 0;
 }
 
+static int
+run_mammo(int argc, char **argv)
+{
+	pgs_mammo_options opts;
+	pgs_mammo_report report;
+	pgs_image	out;
+	size_t		len;
+	uint8_t    *data;
+	int			i = 0;
+
+	pgs_mammo_options_init(&opts);
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2)
+	{
+		if (strcmp(argv[i], "--size") == 0 && sscanf(argv[i + 1], "%dx%d", &opts.height, &opts.width) == 2)
+			continue;
+		if (strcmp(argv[i], "--dtype") == 0)
+		{
+			opts.dtype = strcmp(argv[i + 1], "uint16") == 0 ? PGS_DTYPE_U16
+				: strcmp(argv[i + 1], "float32") == 0 ? PGS_DTYPE_F32 : PGS_DTYPE_U8;
+			continue;
+		}
+		break;
+	}
+	if (argc - i != 2)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	data = read_file(argv[i], &len);
+	if (pgs_mammo_from_dicom(data, len, &opts, INT64_C(1) << 31, &pgs_malloc_allocator, &out, &report, &err) != PGS_OK)
+		die(argv[i]);
+	printf("{\"threshold\": %d, \"x\": %d, \"y\": %d, \"width\": %d, \"height\": %d, \"pixels\": %lld, "
+		   "\"flipped\": %s, \"oriented_by\": \"%s\"}\n", report.threshold, report.x, report.y, report.width,
+		   report.height, (long long) report.pixels, report.flipped ? "true" : "false",
+		   pgs_orientation_source_name(report.oriented_by));
+	save_npy(argv[i + 1], &out);
+	free(out.data);
+	free(data);
+	return 0;
+}
+
 static double
 now_seconds(void)
 {
@@ -327,6 +370,8 @@ main(int argc, char **argv)
 		return run_blur(argv + 2);
 	if (strcmp(cmd, "otsu") == 0 && argc == 3)
 		return run_otsu(argv[2]);
+	if (strcmp(cmd, "mammo") == 0)
+		return run_mammo(argc - 2, argv + 2);
 	if (strcmp(cmd, "augment") == 0 && argc == 5)
 		return run_augment(argv + 2);
 	if (strcmp(cmd, "synthetic") == 0 && argc == 6)
