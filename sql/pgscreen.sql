@@ -334,3 +334,32 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000 ROWS 1000;
 
 COMMENT ON FUNCTION screen.synthetic_fundus_set(int, bigint, int, float8[]) IS
 'n SYNTHETIC fundus photographs of different eyes (id 1..n), each with a DR grade drawn from grade_mix (weights for grades 0-4; the default is the EyePACS training set: 73.5 % grade 0, 7.0 % 1, 15.1 % 2, 2.5 % 3, 2.0 % 4). Row id depends on seed and id only.';
+
+CREATE FUNCTION screen.mammo_preprocess(
+    dcm bytea,
+    height int DEFAULT 1024,
+    width int DEFAULT 832,
+    dtype text DEFAULT 'uint8')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_mammo_preprocess'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.mammo_preprocess(bytea, int, int, text) IS
+'The breast of a DICOM mammogram as network input, an NPY height×width tensor (uint8, uint16 or float32 in [0, 1]): Modality LUT/Rescale, VOI LUT or window, MONOCHROME1 inverted; the chest wall put at the left (from the image, else Patient Orientation or laterality); cropped to the largest region above Otsu''s threshold, other bright regions in the crop (labels) blanked; resized keeping the aspect ratio; padded with black.';
+
+CREATE FUNCTION screen.mammo_breast(
+    dcm bytea,
+    OUT x int,
+    OUT y int,
+    OUT width int,
+    OUT height int,
+    OUT pixels bigint,
+    OUT threshold int,
+    OUT flipped boolean,
+    OUT oriented_by text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_mammo_breast'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.mammo_breast(bytea) IS
+'What mammo_preprocess finds in a DICOM mammogram: the breast''s bounding box and area in pixels of the stored image, Otsu''s threshold (8-bit presentation values), whether it was mirrored to put the chest wall at the left, and what decided that (image, header or default).';
