@@ -1,5 +1,6 @@
--- Demo step 2: fundus photographs — synthetic screening data, preprocessing in one statement, and what a
--- network is fed. Every photograph here is SYNTHETIC, drawn by screen.synthetic_fundus.
+-- Demo step 2: fundus photographs and mammograms — synthetic screening data, preprocessing in one statement,
+-- and what a network is fed. Every image here is SYNTHETIC, drawn by screen.synthetic_fundus or
+-- screen.synthetic_mammogram.
 \pset footer off
 
 -- A screening set with EyePACS's grade mix, and a few photographs too small to grade.
@@ -36,8 +37,15 @@ CREATE TABLE eye AS SELECT g AS grade, screen.synthetic_fundus(12, g, 1536) AS i
 SELECT grade, microaneurysms, haemorrhages, exudates, cotton_wool_spots, neovascularisation, laser_scars
 FROM eye, screen.synthetic_fundus_info(12, grade, 1536) ORDER BY grade;
 
--- Pictures for a person to look at: the photographs (halved), voets2018 and graham at 299 px, and four
--- training-time augmentations of the grade 4 eye. psql has no loops, so a query writes the commands.
+-- A synthetic mammogram (DICOM MG, left breast, MLO, a burned-in label beside it): what mammo_preprocess finds,
+-- and the network input it makes — chest wall at the left, cropped to the breast, label gone, 1024×832.
+CREATE TABLE mammograms AS SELECT screen.synthetic_mammogram(7, 'L', 'MLO', burned_in_label => true) AS dcm;
+SELECT b.* FROM mammograms, screen.mammo_breast(dcm) b;
+SELECT (screen.tensor_info(screen.mammo_preprocess(dcm))).* FROM mammograms;
+
+-- Pictures for a person to look at: the photographs (halved), voets2018 and graham at 299 px, four
+-- training-time augmentations of the grade 4 eye, and the mammogram before and after. psql has no loops,
+-- so a query writes the commands.
 \pset tuples_only on
 \pset format unaligned
 \o :out/20_pictures.psql
@@ -49,7 +57,10 @@ FROM eye, (VALUES ('photograph', 'img, scale_denom => 2'),
 UNION ALL
 SELECT format(E'\\o %s/20_grade4_augmented_%s.png.b64\nSELECT encode(screen.to_png(screen.augment(screen.fundus_preprocess(img), %s)), ''base64'') FROM eye WHERE grade = 4;',
               :'out', s, s)
-FROM generate_series(1, 4) s;
+FROM generate_series(1, 4) s
+UNION ALL
+SELECT format(E'\\o %s/20_mammogram_%s.png.b64\nSELECT encode(screen.to_png(%s), ''base64'') FROM mammograms;', :'out', name, expr)
+FROM (VALUES ('dicom', 'dcm'), ('preprocessed', 'screen.mammo_preprocess(dcm)')) AS m(name, expr);
 \o
 \i :out/20_pictures.psql
 \o
