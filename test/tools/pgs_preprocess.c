@@ -24,7 +24,8 @@ static const char *usage =
 	"       pgs_preprocess synthetic SEED GRADE SIZE OUT.jpg      (prints the ground truth as JSON)\n"
 	"       pgs_preprocess mammo [--size HxW] [--dtype uint8|uint16|float32] IN.dcm OUT.npy (prints what was found)\n"
 	"       pgs_preprocess bench-fundus ROUNDS FILE...            (photographs/s of the whole pipeline)\n"
-	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n";
+	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n"
+	"       pgs_preprocess bench-decode-scaled ROUNDS FILE...     (... of a decode at the scale fundus uses)\n";
 
 static pgs_error err;
 
@@ -321,12 +322,20 @@ now_seconds(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* Run the pipeline (or a bare full-size decode) over every file `rounds` times from memory. */
+typedef enum bench_kind
+{
+	BENCH_FUNDUS,
+	BENCH_DECODE,
+	BENCH_DECODE_SCALED
+} bench_kind;
+
+/* Run the pipeline, or a bare decode (full size or at the pipeline's scale), over every file from memory. */
 static int
-run_bench(int rounds, int nfiles, char **paths, bool fundus)
+run_bench(int rounds, int nfiles, char **paths, bench_kind kind)
 {
 	uint8_t   **datas = malloc(sizeof(uint8_t *) * nfiles);
 	size_t	   *lens = malloc(sizeof(size_t) * nfiles);
+	int		   *denoms = malloc(sizeof(int) * nfiles);
 	pgs_fundus_options opts;
 	pgs_decode_options decode;
 	double		t0;
@@ -334,14 +343,24 @@ run_bench(int rounds, int nfiles, char **paths, bool fundus)
 	pgs_fundus_options_init(&opts);
 	pgs_decode_options_init(&decode);
 	for (int i = 0; i < nfiles; i++)
+	{
+		pgs_fundus_circle circle;
+
 		datas[i] = read_file(paths[i], &lens[i]);
+		if (pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, NULL, &circle, &err) != PGS_OK)
+			die(paths[i]);
+		denoms[i] = kind == BENCH_DECODE_SCALED ? circle.scale_denom : 1;
+	}
 	t0 = now_seconds();
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < nfiles; i++)
 		{
 			pgs_image	out;
 			pgs_fundus_circle circle;
-			pgs_status	st = fundus
+			pgs_status	st;
+
+			decode.scale_denom = denoms[i];
+			st = kind == BENCH_FUNDUS
 				? pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, &out, &circle, &err)
 				: pgs_image_decode(datas[i], lens[i], &decode, &pgs_malloc_allocator, &out, &err);
 
@@ -376,8 +395,12 @@ main(int argc, char **argv)
 		return run_augment(argv + 2);
 	if (strcmp(cmd, "synthetic") == 0 && argc == 6)
 		return run_synthetic(argv + 2);
-	if ((strcmp(cmd, "bench-fundus") == 0 || strcmp(cmd, "bench-decode") == 0) && argc > 3)
-		return run_bench(atoi(argv[2]), argc - 3, argv + 3, strcmp(cmd, "bench-fundus") == 0);
+	if (strcmp(cmd, "bench-fundus") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_FUNDUS);
+	if (strcmp(cmd, "bench-decode") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_DECODE);
+	if (strcmp(cmd, "bench-decode-scaled") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_DECODE_SCALED);
 	fputs(usage, stderr);
 	return 2;
 }
