@@ -1,5 +1,6 @@
 /* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
 #include "../../kernels/device/augment.h"
+#include "../../kernels/dicom/dicom.h"
 #include "../../kernels/dicom/mammo_dicom.h"
 #include "../../kernels/image/fundus.h"
 #include "../../kernels/image/geometry.h"
@@ -376,6 +377,8 @@ int
 main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
+
+	pgs_dicom_register_codec();
 
 	if (strcmp(cmd, "fundus") == 0)
 		return run_fundus(argc - 2, argv + 2, true);
