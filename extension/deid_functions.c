@@ -307,7 +307,7 @@ pgscreen_dicom_anonymize(PG_FUNCTION_ARGS)
 	pgscreen_check(st, &err, "could not de-identify DICOM object");
 	if (out == NULL)
 		PG_RETURN_NULL();		/* quarantined: dicom_quarantine_reason says why */
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(out, out_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, out_len));
 }
 
 Datum

@@ -143,7 +143,7 @@ pgscreen_dicom_pixels(PG_FUNCTION_ARGS)
 		raise_too_large();
 	pgscreen_check(st, &err, "could not write NPY tensor");
 	pgs_image_free(&pixels.base, &image);
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(npy, npy_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, npy, npy_len));
 }
 
 /* synthetic_mammogram(seed, laterality, view, monochrome1, burned_in_label, phi, height, width,
@@ -204,5 +204,5 @@ pgscreen_synthetic_mammogram(PG_FUNCTION_ARGS)
 	if (file.too_large)
 		raise_too_large();
 	pgscreen_check(st, &err, "could not make a synthetic mammogram");
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(out, out_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, out_len));
 }

@@ -1,6 +1,7 @@
 /* SQL functions over image bytea: image_info, to_npy, to_png and tensor_info. */
 #include "pgscreen.h"
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -23,21 +24,43 @@ raise_result_too_large(void)
 			 errmsg("result would exceed the 1 GB limit of a bytea value")));
 }
 
+/*
+ * Every format keeps its header at the start, so for a value stored out of line (a mammogram, a large
+ * photograph) image_info first reads a slice: scanning a table for sizes then fetches kilobytes per row,
+ * not megabytes. Only when the slice is not enough (a JPEG with huge metadata before its frame header) is
+ * the whole value read.
+ */
+#define IMAGE_HEADER_SLICE (256 * 1024)
+
+static pgs_status
+probe_datum(bytea *img, pgs_image_info *info, pgs_error *err)
+{
+	pgs_error_clear(err);
+	return pgs_image_probe((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), info, err);
+}
+
 Datum
 pgscreen_image_info(PG_FUNCTION_ARGS)
 {
-	bytea	   *img = PG_GETARG_BYTEA_PP(0);
+	Datum		raw = PG_GETARG_DATUM(0);
 	pgs_image_info info;
 	pgs_error	err;
+	pgs_status	st;
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "image_info must return a composite type");
-	pgs_error_clear(&err);
-	pgscreen_check(pgs_image_probe((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &info, &err),
-				   &err, "could not read image header");
+	if (VARATT_IS_EXTENDED(DatumGetPointer(raw)) && toast_raw_datum_size(raw) > VARHDRSZ + IMAGE_HEADER_SLICE)
+	{
+		st = probe_datum(DatumGetByteaPSlice(raw, 0, IMAGE_HEADER_SLICE), &info, &err);
+		if (st != PGS_OK)
+			st = probe_datum(PG_GETARG_BYTEA_PP(0), &info, &err);
+	}
+	else
+		st = probe_datum(PG_GETARG_BYTEA_PP(0), &info, &err);
+	pgscreen_check(st, &err, "could not read image header");
 	values[0] = CStringGetTextDatum(pgs_image_format_name(info.format));
 	values[1] = Int32GetDatum(info.width);
 	values[2] = Int32GetDatum(info.height);
@@ -57,6 +80,7 @@ decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, bool dis
 	bytea	   *img = PG_GETARG_BYTEA_PP(0);
 	pgs_decode_options opts;
 	pgs_error	err;
+	pgs_status	st;
 
 	pgs_decode_options_init(&opts);
 	opts.frame = PG_GETARG_INT32(1);
@@ -64,12 +88,19 @@ decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, bool dis
 	opts.max_pixels = pgscreen_max_image_pixels;
 	opts.display = display;
 	pgs_error_clear(&err);
-	pgscreen_check(pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts,
-									&allocator->base, image, &err),
-				   &err, "could not decode image");
+	st = pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts, &allocator->base,
+						  image, &err);
+	if (st != PGS_OK && allocator->too_large)
+		raise_result_too_large();
+	pgscreen_check(st, &err, "could not decode image");
 	PG_FREE_IF_COPY(img, 0);
 }
 
+/*
+ * Pixels are decoded straight into the result: the allocator leaves room for the NPY prefix in front of
+ * them, so a 30 MB photograph needs one buffer, not two and a copy (which also kept glibc returning and
+ * re-faulting the memory on every row).
+ */
 Datum
 pgscreen_to_npy(PG_FUNCTION_ARGS)
 {
@@ -82,17 +113,23 @@ pgscreen_to_npy(PG_FUNCTION_ARGS)
 	pgs_error	err;
 	pgs_status	st;
 
-	pgscreen_allocator_init(&pixels, false);
-	pgscreen_allocator_init(&file, true);
+	pgscreen_allocator_init(&pixels, true);
+	pixels.headroom = PGS_NPY_IMAGE_PREFIX_BYTES;
 	decode_arguments(fcinfo, &pixels, false, &image);
 	pgs_image_as_tensor(&image, &tensor);
+	if (pgs_npy_header_bytes(&tensor, (uint8_t *) image.data - PGS_NPY_IMAGE_PREFIX_BYTES,
+							 PGS_NPY_IMAGE_PREFIX_BYTES) == PGS_NPY_IMAGE_PREFIX_BYTES)
+		PG_RETURN_BYTEA_P(pgscreen_bytea_result(&pixels, image.data, pgs_image_bytes(&image)));
+
+	/* A prefix of another length (absurd shapes) cannot happen for images, but is handled by a copy. */
+	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_npy_write(&tensor, &file.base, &npy, &npy_len, &err);
 	if (file.too_large)
 		raise_result_too_large();
 	pgscreen_check(st, &err, "could not write NPY tensor");
 	pgs_image_free(&pixels.base, &image);
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(npy, npy_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, npy, npy_len));
 }
 
 Datum
@@ -124,7 +161,7 @@ pgscreen_to_png(PG_FUNCTION_ARGS)
 		raise_result_too_large();
 	pgscreen_check(st, &err, "could not encode PNG");
 	pgs_image_free(&pixels.base, &image);
-	PG_RETURN_BYTEA_P(pgscreen_bytea_result(png, png_len));
+	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, png, png_len));
 }
 
 Datum

@@ -7,20 +7,24 @@
  * Kernels expect NULL on failure, never a longjmp (libpng and libjpeg frames may be on the stack), so
  * every allocation uses MCXT_ALLOC_NO_OOM and realloc is done by hand: PostgreSQL 15 has no repalloc
  * that returns NULL. Each block starts with a header recording its size, which realloc needs: a 4-byte
- * one in bytea mode, where it is also the varlena header of the finished value, else 8 bytes.
+ * one in bytea mode, where it is also the varlena header of the finished value, else 8 bytes. Between that
+ * header and the data lie `headroom` bytes the caller may fill afterwards (an NPY header in front of
+ * decoded pixels), so a result needs neither a second buffer nor a copy.
  */
 static size_t
 header_size(const PgscreenAllocator *a)
 {
-	return a->as_bytea ? VARHDRSZ : sizeof(uint64);
+	return (a->as_bytea ? VARHDRSZ : sizeof(uint64)) + a->headroom;
 }
 
 static size_t
 block_size(const PgscreenAllocator *a, const char *ptr)
 {
+	const char *block = ptr - header_size(a);
+
 	if (a->as_bytea)
-		return *(const uint32 *) (ptr - VARHDRSZ);
-	return (size_t) *(const uint64 *) (ptr - sizeof(uint64));
+		return *(const uint32 *) block;
+	return (size_t) *(const uint64 *) block;
 }
 
 static void *
@@ -30,14 +34,14 @@ palloc_block(void *ctx, size_t size)
 	size_t		header = header_size(a);
 	char	   *p;
 
-	if (a->as_bytea && size > MaxAllocSize - VARHDRSZ)
+	if (a->as_bytea && size > MaxAllocSize - header)
 	{
 		a->too_large = true;
 		return NULL;
 	}
 	if (size > MaxAllocHugeSize - header)
 		return NULL;
-	p = MemoryContextAllocExtended(CurrentMemoryContext, size + header,
+	p = MemoryContextAllocExtended(a->context ? a->context : CurrentMemoryContext, size + header,
 								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 	if (p == NULL)
 		return NULL;
@@ -82,13 +86,23 @@ pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea)
 	allocator->base.ctx = allocator;
 	allocator->as_bytea = as_bytea;
 	allocator->too_large = false;
+	allocator->headroom = 0;
+	allocator->context = NULL;
+}
+
+void
+pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context)
+{
+	pgscreen_allocator_init(allocator, false);
+	allocator->context = context;
 }
 
 bytea *
-pgscreen_bytea_result(void *data, size_t len)
+pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len)
 {
-	bytea	   *result = (bytea *) ((char *) data - VARHDRSZ);
+	bytea	   *result = (bytea *) ((char *) data - header_size(allocator));
 
-	SET_VARSIZE(result, len + VARHDRSZ);
+	Assert(allocator->as_bytea);
+	SET_VARSIZE(result, VARHDRSZ + allocator->headroom + len);
 	return result;
 }

@@ -63,6 +63,8 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	pgscreen_pacs_init();
+
 	MarkGUCPrefixReserved("pgscreen");
 
 	pgscreen_dicom_init();

@@ -28,19 +28,28 @@ pgscreen_check(pgs_status st, const pgs_error *err, const char *what)
 }
 
 /*
- * Allocators for kernel results (extension/memory.c). Memory comes from CurrentMemoryContext, so it is
- * freed with the context on error. The bytea flavour reserves a varlena header in front of every block, so
- * a finished result becomes a bytea without a copy.
+ * Allocators for kernel results (extension/memory.c). Memory comes from CurrentMemoryContext (or the context
+ * given to pgscreen_allocator_init_in), so it is
+ * freed with the context on error. The bytea flavour reserves a varlena header (plus `headroom` bytes the
+ * caller fills in later) in front of every block, so a finished result becomes a bytea without a copy.
  */
 typedef struct PgscreenAllocator
 {
 	pgs_allocator base;
 	bool		as_bytea;
 	bool		too_large;		/* a request exceeded the 1 GB limit of a bytea value */
+	size_t		headroom;		/* bytes reserved between the header and each block's data */
+	MemoryContext context;		/* NULL: CurrentMemoryContext at each call */
 } PgscreenAllocator;
 
 extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
-extern bytea *pgscreen_bytea_result(void *data, size_t len);
+/* An allocator bound to one context, for state that outlives calls (an aggregate's transition state). */
+extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context);
+/* The bytea whose payload is the headroom followed by `len` bytes at `data` (a block of `allocator`). */
+extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len);
+
+/* PACS networking and the DICOM receiver (extension/pacs_*.c): settings, shared memory, workers. */
+extern void pgscreen_pacs_init(void);
 
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);

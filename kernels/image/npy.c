@@ -356,25 +356,16 @@ descr_for(pgs_dtype dtype)
 	return NULL;
 }
 
-pgs_status
-pgs_npy_write(const pgs_tensor *tensor, const pgs_allocator *allocator, uint8_t **out, size_t *out_len,
-			  pgs_error *err)
+size_t
+pgs_npy_header_bytes(const pgs_tensor *tensor, uint8_t *out, size_t cap)
 {
 	char		dict[512];
 	int			n;
-	size_t		header_len,
-				total,
-				data_bytes;
-	int64_t		numel = pgs_tensor_numel(tensor);
+	size_t		header_len;
 	const char *descr = descr_for(tensor->dtype);
-	uint8_t    *file;
 
-	*out = NULL;
-	*out_len = 0;
-	if (descr == NULL || tensor->ndim < 0 || tensor->ndim > PGS_TENSOR_MAX_DIMS || numel < 0)
-		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "tensor has an invalid dtype or shape");
-	data_bytes = (size_t) numel * pgs_dtype_size(tensor->dtype);
-
+	if (descr == NULL || tensor->ndim < 0 || tensor->ndim > PGS_TENSOR_MAX_DIMS || pgs_tensor_numel(tensor) < 0)
+		return 0;
 	n = snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
 	for (int d = 0; d < tensor->ndim; d++)
 		n += snprintf(dict + n, sizeof(dict) - n, "%lld,%s", (long long) tensor->shape[d],
@@ -398,21 +389,40 @@ pgs_npy_write(const pgs_tensor *tensor, const pgs_allocator *allocator, uint8_t 
 		header_len += (size_t) (21 - digits);
 	}
 	header_len += (64 - (10 + header_len) % 64) % 64;
-	total = 10 + header_len + data_bytes;
+	if (out == NULL || cap < 10 + header_len)
+		return 10 + header_len;
+	memcpy(out, npy_magic, sizeof(npy_magic));
+	out[6] = 1;
+	out[7] = 0;
+	out[8] = (uint8_t) (header_len & 0xff);
+	out[9] = (uint8_t) (header_len >> 8);
+	memcpy(out + 10, dict, (size_t) n);
+	memset(out + 10 + n, ' ', header_len - (size_t) n - 1);
+	out[10 + header_len - 1] = '\n';
+	return 10 + header_len;
+}
 
+pgs_status
+pgs_npy_write(const pgs_tensor *tensor, const pgs_allocator *allocator, uint8_t **out, size_t *out_len,
+			  pgs_error *err)
+{
+	size_t		prefix = pgs_npy_header_bytes(tensor, NULL, 0);
+	size_t		data_bytes,
+				total;
+	uint8_t    *file;
+
+	*out = NULL;
+	*out_len = 0;
+	if (prefix == 0)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "tensor has an invalid dtype or shape");
+	data_bytes = (size_t) pgs_tensor_numel(tensor) * pgs_dtype_size(tensor->dtype);
+	total = prefix + data_bytes;
 	file = pgs_alloc(allocator, total);
 	if (file == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate %zu bytes for an NPY file", total);
-	memcpy(file, npy_magic, sizeof(npy_magic));
-	file[6] = 1;
-	file[7] = 0;
-	file[8] = (uint8_t) (header_len & 0xff);
-	file[9] = (uint8_t) (header_len >> 8);
-	memcpy(file + 10, dict, (size_t) n);
-	memset(file + 10 + n, ' ', header_len - (size_t) n - 1);
-	file[10 + header_len - 1] = '\n';
+	pgs_npy_header_bytes(tensor, file, prefix);
 	if (data_bytes > 0)
-		memcpy(file + 10 + header_len, tensor->data, data_bytes);
+		memcpy(file + prefix, tensor->data, data_bytes);
 	*out = file;
 	*out_len = total;
 	return PGS_OK;

@@ -33,6 +33,14 @@ pgs_status	pgs_npy_parse_header(const uint8_t *buf, size_t len, pgs_npy_header *
 pgs_status	pgs_npy_read(const uint8_t *buf, size_t len, const pgs_allocator *allocator, pgs_tensor *out,
 						 pgs_error *err);
 
+/*
+ * The NPY version 1.0 prefix (magic, length, header) of a tensor, byte-identical to numpy.save's: returns its
+ * length and writes it to out when cap allows; 0 for an invalid tensor. Every image tensor (up to three
+ * dimensions, sides below 10^9) has a prefix of exactly PGS_NPY_IMAGE_PREFIX_BYTES.
+ */
+#define PGS_NPY_IMAGE_PREFIX_BYTES 128
+size_t		pgs_npy_header_bytes(const pgs_tensor *tensor, uint8_t *out, size_t cap);
+
 /* Serialise a tensor as NPY version 1.0 (header padded to a multiple of 64 bytes, as NumPy does). */
 pgs_status	pgs_npy_write(const pgs_tensor *tensor, const pgs_allocator *allocator, uint8_t **out,
 						  size_t *out_len, pgs_error *err);
