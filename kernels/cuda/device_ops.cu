@@ -4,6 +4,7 @@
 #include "../device/elementwise.h"
 #include "cuda_check.h"
 #include "cuda_device.h"
+#include "prepare_input.h"
 #include "nn_cuda.h"
 
 static pgs_status
@@ -114,6 +115,7 @@ pgs_cuda_device_init(pgs_cuda_device *dev, int ordinal, pgs_error *err)
 	dev->ops.download = gpu_download;
 	dev->ops.synchronize = gpu_synchronize;
 	dev->ops.axpy = gpu_axpy;
+	dev->ops.prepare_input = pgs_cuda_prepare_input;
 	/* the network engine's ops (nn_*.cu) */
 	dev->ops.configure = pgs_gpu_configure;
 	dev->ops.zero = pgs_gpu_zero;
