@@ -7,6 +7,7 @@
 #include "utils/guc.h"
 
 #include "../kernels/image/image.h"
+#include "jobs.h"
 
 PG_MODULE_MAGIC;
 
@@ -62,6 +63,8 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	pgscreen_jobs_init();
 
 	MarkGUCPrefixReserved("pgscreen");
 }
