@@ -41,7 +41,7 @@ palloc_block(void *ctx, size_t size)
 	}
 	if (size > MaxAllocHugeSize - header)
 		return NULL;
-	p = MemoryContextAllocExtended(CurrentMemoryContext, size + header,
+	p = MemoryContextAllocExtended(a->context ? a->context : CurrentMemoryContext, size + header,
 								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 	if (p == NULL)
 		return NULL;
@@ -87,6 +87,14 @@ pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea)
 	allocator->as_bytea = as_bytea;
 	allocator->too_large = false;
 	allocator->headroom = 0;
+	allocator->context = NULL;
+}
+
+void
+pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context)
+{
+	pgscreen_allocator_init(allocator, false);
+	allocator->context = context;
 }
 
 bytea *

@@ -88,6 +88,345 @@ COMMENT ON FUNCTION screen.tensor_info(bytea) IS
 'dtype (uint8, uint16, float32), shape, number of dimensions, data size and memory order of an NPY tensor.';
 
 -------------------------------------------------------------------------------------------------------------
+-- Evaluation: ROC values, AUC with DeLong or bootstrap intervals, operating points with exact intervals,
+-- paired model comparison, ROC plots
+-------------------------------------------------------------------------------------------------------------
+
+-- screen.roc: per distinct score, the numbers of positive and negative cases (a compact binary form; its text
+-- output is a summary). Built by the aggregate screen.roc(score, label).
+CREATE TYPE screen.roc;
+
+CREATE FUNCTION screen.roc_in(cstring)
+RETURNS screen.roc
+AS 'MODULE_PATHNAME', 'pgscreen_roc_in'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_out(screen.roc)
+RETURNS cstring
+AS 'MODULE_PATHNAME', 'pgscreen_roc_out'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_recv(internal)
+RETURNS screen.roc
+AS 'MODULE_PATHNAME', 'pgscreen_roc_recv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_send(screen.roc)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_roc_send'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE screen.roc (
+    INPUT = screen.roc_in,
+    OUTPUT = screen.roc_out,
+    RECEIVE = screen.roc_recv,
+    SEND = screen.roc_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+
+COMMENT ON TYPE screen.roc IS
+'Grouped ROC counts: for each distinct score, the number of positive and negative cases, plus the number of rows skipped for a NULL score or label. Built by the aggregate screen.roc(score, label); shown as "n=… positives=… auc=…". Cast to bytea for its binary form.';
+
+COMMENT ON FUNCTION screen.roc_in(cstring) IS
+'Refuses text input: a roc value is built by screen.roc(score, label) or cast from its binary form in a bytea.';
+COMMENT ON FUNCTION screen.roc_out(screen.roc) IS
+'Text summary of a roc value: number of cases, positives, AUC and rows skipped for NULLs.';
+COMMENT ON FUNCTION screen.roc_recv(internal) IS
+'Binary input of a roc value (its binary form, checked in full).';
+COMMENT ON FUNCTION screen.roc_send(screen.roc) IS
+'Binary output of a roc value (its binary form).';
+
+CREATE FUNCTION screen.roc_from_bytea(bytea)
+RETURNS screen.roc
+AS 'MODULE_PATHNAME', 'pgscreen_roc_from_bytea'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_from_bytea(bytea) IS
+'A roc value from its binary form (as produced by a cast to bytea), checked in full; corrupt bytes are an error.';
+
+CREATE CAST (screen.roc AS bytea) WITHOUT FUNCTION;
+CREATE CAST (bytea AS screen.roc) WITH FUNCTION screen.roc_from_bytea(bytea);
+
+-- The aggregate screen.roc(score, label).
+CREATE FUNCTION screen.roc_transition(internal, float8, boolean)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_transition'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_roc_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_final(internal)
+RETURNS screen.roc
+AS 'MODULE_PATHNAME', 'pgscreen_roc_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_transition(internal, float8, boolean) IS 'Transition function of screen.roc(score, label).';
+COMMENT ON FUNCTION screen.roc_combine(internal, internal) IS 'Combines partial screen.roc states (parallel aggregation).';
+COMMENT ON FUNCTION screen.roc_serialize(internal) IS 'Serializes a partial screen.roc state into its binary form.';
+COMMENT ON FUNCTION screen.roc_deserialize(bytea, internal) IS 'Reads a partial screen.roc state from its binary form.';
+COMMENT ON FUNCTION screen.roc_final(internal) IS 'Final function of screen.roc(score, label).';
+
+CREATE AGGREGATE screen.roc(score float8, label boolean) (
+    SFUNC = screen.roc_transition,
+    STYPE = internal,
+    FINALFUNC = screen.roc_final,
+    COMBINEFUNC = screen.roc_combine,
+    SERIALFUNC = screen.roc_serialize,
+    DESERIALFUNC = screen.roc_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE screen.roc(float8, boolean) IS
+'Grouped ROC counts of scores against labels (true = positive, the condition is present). Rows with a NULL score or label are skipped and counted; a NaN or infinite score is an error. No rows give an empty roc (n=0). Runs in parallel.';
+
+CREATE FUNCTION screen.roc_info(
+    r screen.roc,
+    OUT n bigint,
+    OUT positives bigint,
+    OUT negatives bigint,
+    OUT distinct_scores bigint,
+    OUT skipped bigint,
+    OUT bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_roc_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_info(screen.roc) IS
+'Cases, positives, negatives, distinct scores, rows skipped because the score or label was NULL, and the size of the binary form in bytes.';
+
+CREATE FUNCTION screen.auc(r screen.roc)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pgscreen_auc'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.auc(screen.roc) IS
+'Exact Mann-Whitney AUC (area under the ROC curve), ties counted as one half. NULL with a NOTICE when there are no positive or no negative cases.';
+
+CREATE FUNCTION screen.auc_ci(
+    r screen.roc,
+    level float8 DEFAULT 0.95,
+    method text DEFAULT 'delong',
+    resamples int DEFAULT 2000,
+    seed bigint DEFAULT 0,
+    OUT auc float8,
+    OUT lower float8,
+    OUT upper float8,
+    OUT se float8)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_auc_ci'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.auc_ci(screen.roc, float8, text, int, bigint) IS
+'AUC with a confidence interval at level: method ''delong'' (default; DeLong''s variance by the O(n log n) algorithm of Sun & Xu, Wald interval clipped to [0, 1]) or ''bootstrap'' (stratified, resamples replicates from seed, percentile interval, se = standard deviation of the replicates).';
+
+CREATE FUNCTION screen.roc_curve(
+    r screen.roc,
+    OUT threshold float8,
+    OUT tpr float8,
+    OUT fpr float8,
+    OUT tp bigint,
+    OUT fp bigint,
+    OUT tn bigint,
+    OUT fn bigint,
+    OUT "precision" float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgscreen_roc_curve'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+ROWS 1000;
+
+COMMENT ON FUNCTION screen.roc_curve(screen.roc) IS
+'The ROC curve, one row per distinct score taken as threshold (a case is called positive when score >= threshold), from threshold Infinity (nothing positive) down to the lowest score (everything positive): tpr = sensitivity, fpr = 1 - specificity, the confusion counts and precision (PPV). Ratios with a zero denominator are NULL.';
+
+CREATE FUNCTION screen.operating_point(
+    r screen.roc,
+    sensitivity float8 DEFAULT NULL,
+    specificity float8 DEFAULT NULL,
+    level float8 DEFAULT 0.95,
+    OUT threshold float8,
+    OUT sensitivity float8,
+    OUT sensitivity_lower float8,
+    OUT sensitivity_upper float8,
+    OUT specificity float8,
+    OUT specificity_lower float8,
+    OUT specificity_upper float8,
+    OUT ppv float8,
+    OUT npv float8,
+    OUT tp bigint,
+    OUT fp bigint,
+    OUT tn bigint,
+    OUT fn bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_operating_point'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.operating_point(screen.roc, float8, float8, float8) IS
+'The operating point for a target, given as sensitivity => s (the highest threshold whose sensitivity is at least s) or specificity => s (the lowest threshold whose specificity is at least s), with sensitivity and specificity, their exact Clopper-Pearson intervals at level, PPV, NPV and the counts. Choose it on a tuning set, then evaluate its threshold on the test set with screen.confusion.';
+
+CREATE FUNCTION screen.confusion(
+    r screen.roc,
+    threshold float8,
+    level float8 DEFAULT 0.95,
+    OUT threshold float8,
+    OUT sensitivity float8,
+    OUT sensitivity_lower float8,
+    OUT sensitivity_upper float8,
+    OUT specificity float8,
+    OUT specificity_lower float8,
+    OUT specificity_upper float8,
+    OUT ppv float8,
+    OUT npv float8,
+    OUT tp bigint,
+    OUT fp bigint,
+    OUT tn bigint,
+    OUT fn bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_confusion'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.confusion(screen.roc, float8, float8) IS
+'Confusion counts at a threshold (score >= threshold is called positive) with sensitivity and specificity, their exact Clopper-Pearson intervals at level, PPV and NPV. Ratios with a zero denominator are NULL.';
+
+CREATE FUNCTION screen.clopper_pearson(
+    k bigint,
+    n bigint,
+    level float8 DEFAULT 0.95,
+    OUT lower float8,
+    OUT upper float8)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_clopper_pearson'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.clopper_pearson(bigint, bigint, float8) IS
+'Exact (Clopper-Pearson) confidence interval at level for a proportion of k successes in n trials, from beta quantiles; NULL bounds when n = 0.';
+
+CREATE FUNCTION screen.roc_svg(
+    r screen.roc,
+    title text DEFAULT NULL,
+    label text DEFAULT NULL,
+    thresholds float8[] DEFAULT NULL,
+    level float8 DEFAULT 0.95,
+    width int DEFAULT 560,
+    height int DEFAULT 560)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_roc_svg'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_svg(screen.roc, text, text, float8[], float8, int, int) IS
+'An SVG picture of the ROC curve: axes, chance diagonal, the AUC with its DeLong interval at level in the legend, and the operating points at the given thresholds marked with their sensitivity and specificity.';
+
+CREATE FUNCTION screen.roc_svg(
+    rocs screen.roc[],
+    labels text[] DEFAULT NULL,
+    title text DEFAULT NULL,
+    level float8 DEFAULT 0.95,
+    width int DEFAULT 560,
+    height int DEFAULT 560)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_roc_svg_overlay'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_svg(screen.roc[], text[], text, float8, int, int) IS
+'An SVG picture of several ROC curves overlaid (up to 64), each with its label and AUC with DeLong interval at level in the legend.';
+
+-- The aggregate screen.roc_compare(score_a, score_b, label [, level]): the paired DeLong test.
+CREATE TYPE screen.roc_comparison AS (
+    auc_a float8,
+    auc_b float8,
+    difference float8,
+    lower float8,
+    upper float8,
+    se float8,
+    z float8,
+    p_value float8,
+    correlation float8,
+    n bigint,
+    positives bigint,
+    skipped bigint
+);
+
+COMMENT ON TYPE screen.roc_comparison IS
+'Result of screen.roc_compare: both AUCs, their difference (a - b) with its confidence interval and standard error, the z statistic and two-sided p-value of the paired DeLong test, the correlation of the two AUC estimates, cases, positives and rows skipped for NULLs.';
+
+CREATE FUNCTION screen.roc_compare_transition(internal, float8, float8, boolean)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_transition'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_compare_transition(internal, float8, float8, boolean, float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_transition'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_compare_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_compare_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_compare_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION screen.roc_compare_final(internal)
+RETURNS screen.roc_comparison
+AS 'MODULE_PATHNAME', 'pgscreen_roc_compare_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.roc_compare_transition(internal, float8, float8, boolean) IS 'Transition function of screen.roc_compare(score_a, score_b, label).';
+COMMENT ON FUNCTION screen.roc_compare_transition(internal, float8, float8, boolean, float8) IS 'Transition function of screen.roc_compare(score_a, score_b, label, level).';
+COMMENT ON FUNCTION screen.roc_compare_combine(internal, internal) IS 'Combines partial screen.roc_compare states (parallel aggregation).';
+COMMENT ON FUNCTION screen.roc_compare_serialize(internal) IS 'Serializes a partial screen.roc_compare state.';
+COMMENT ON FUNCTION screen.roc_compare_deserialize(bytea, internal) IS 'Reads a partial screen.roc_compare state.';
+COMMENT ON FUNCTION screen.roc_compare_final(internal) IS 'Final function of screen.roc_compare: the paired DeLong test.';
+
+-- The final function rewrites the collected cases (sorting them in place), hence READ_WRITE.
+CREATE AGGREGATE screen.roc_compare(score_a float8, score_b float8, label boolean) (
+    SFUNC = screen.roc_compare_transition,
+    STYPE = internal,
+    FINALFUNC = screen.roc_compare_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = screen.roc_compare_combine,
+    SERIALFUNC = screen.roc_compare_serialize,
+    DESERIALFUNC = screen.roc_compare_deserialize,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE screen.roc_compare(score_a float8, score_b float8, label boolean, level float8) (
+    SFUNC = screen.roc_compare_transition,
+    STYPE = internal,
+    FINALFUNC = screen.roc_compare_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = screen.roc_compare_combine,
+    SERIALFUNC = screen.roc_compare_serialize,
+    DESERIALFUNC = screen.roc_compare_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean) IS
+'Paired DeLong test of two models scored on the same cases (95 % interval for the difference of AUCs). Keeps every case: 16 bytes per case. Rows with a NULL are skipped and counted. Runs in parallel.';
+COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean, float8) IS
+'Paired DeLong test of two models scored on the same cases, with the interval for the difference at level (the same on every row).';
+
+-------------------------------------------------------------------------------------------------------------
 -- Training jobs, models and scoring
 -------------------------------------------------------------------------------------------------------------
 -- The catalog belongs to the role that created the extension. Analysts read it through row-level security
