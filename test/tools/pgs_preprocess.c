@@ -1,0 +1,307 @@
+/* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
+#include "../../kernels/image/fundus.h"
+#include "../../kernels/image/geometry.h"
+#include "../../kernels/image/imgproc.h"
+#include "../../kernels/image/jpeg_encode.h"
+#include "../../kernels/image/npy.h"
+#include "../../kernels/image/synthetic.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *usage =
+	"usage: pgs_preprocess fundus [--diameter N] [--method voets2018|graham] [--scale 0|1|2|4|8] IN OUT.npy\n"
+	"       pgs_preprocess circle [--scale 0|1|2|4|8] IN          (prints the circle as JSON)\n"
+	"       pgs_preprocess contour MASK.npy                        (largest outer contour, one x y per line)\n"
+	"       pgs_preprocess resize IN.npy FX FY OUT_W OUT_H OUT.npy\n"
+	"       pgs_preprocess blur IN.npy SIGMA OUT.npy\n"
+	"       pgs_preprocess otsu IN.npy                             (threshold of a uint8 image)\n"
+	"       pgs_preprocess synthetic SEED GRADE SIZE OUT.jpg      (prints the ground truth as JSON)\n"
+	"       pgs_preprocess bench-fundus ROUNDS FILE...            (photographs/s of the whole pipeline)\n"
+	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n";
+
+static pgs_error err;
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", what, pgs_strerror(err.code), err.message);
+	exit(1);
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *buf;
+	long		n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+	{
+		perror(path);
+		exit(2);
+	}
+	buf = malloc((size_t) n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
+	{
+		fprintf(stderr, "%s: read failed\n", path);
+		exit(2);
+	}
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+write_file(const char *path, const uint8_t *data, size_t len)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		exit(2);
+	}
+}
+
+static pgs_image
+load_image(const char *path)
+{
+	size_t		len;
+	uint8_t    *data = read_file(path, &len);
+	pgs_decode_options opts;
+	pgs_image	image;
+
+	pgs_decode_options_init(&opts);
+	if (pgs_image_decode(data, len, &opts, &pgs_malloc_allocator, &image, &err) != PGS_OK)
+		die(path);
+	free(data);
+	return image;
+}
+
+static void
+save_npy(const char *path, const pgs_image *image)
+{
+	pgs_tensor	tensor;
+	uint8_t    *npy;
+	size_t		len;
+
+	pgs_image_as_tensor(image, &tensor);
+	if (pgs_npy_write(&tensor, &pgs_malloc_allocator, &npy, &len, &err) != PGS_OK)
+		die(path);
+	write_file(path, npy, len);
+	free(npy);
+}
+
+static void
+print_circle(const pgs_fundus_circle *c)
+{
+	printf("{\"found\": %s, \"gradable\": %s, \"cx\": %.6f, \"cy\": %.6f, \"radius\": %.6f, "
+		   "\"width\": %d, \"height\": %d, \"scale_denom\": %d}\n",
+		   c->found ? "true" : "false", c->gradable ? "true" : "false", c->cx, c->cy, c->radius,
+		   c->width, c->height, c->scale_denom);
+}
+
+static int
+run_fundus(int argc, char **argv, bool write_output)
+{
+	pgs_fundus_options opts;
+	pgs_fundus_circle circle;
+	pgs_image	out;
+	int			i = 0;
+	size_t		len;
+	uint8_t    *data;
+
+	pgs_fundus_options_init(&opts);
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2)
+	{
+		if (strcmp(argv[i], "--diameter") == 0)
+			opts.diameter = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--scale") == 0)
+			opts.scale_denom = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--method") == 0)
+		{
+			if (pgs_fundus_method_parse(argv[i + 1], &opts.method, &err) != PGS_OK)
+				die("--method");
+		}
+		else
+			break;
+	}
+	if (argc - i != (write_output ? 2 : 1))
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	data = read_file(argv[i], &len);
+	if (pgs_fundus_preprocess(data, len, &opts, &pgs_malloc_allocator, write_output ? &out : NULL, &circle,
+							  &err) != PGS_OK)
+		die(argv[i]);
+	print_circle(&circle);
+	if (write_output && circle.gradable)
+	{
+		save_npy(argv[i + 1], &out);
+		free(out.data);
+	}
+	free(data);
+	return 0;
+}
+
+static int
+run_contour(const char *path)
+{
+	pgs_image	mask = load_image(path);
+	pgs_contour contour;
+	double		area;
+
+	if (mask.channels != 1 || mask.dtype != PGS_DTYPE_U8)
+	{
+		fprintf(stderr, "%s: a mask must be a 2-D uint8 array\n", path);
+		return 1;
+	}
+	if (pgs_largest_outer_contour(mask.data, mask.width, mask.height, &contour, &area, &err) != PGS_OK)
+		die(path);
+	printf("area %.1f\n", area);
+	for (size_t k = 0; k < contour.count; k++)
+		printf("%d %d\n", contour.points[k].x, contour.points[k].y);
+	pgs_contour_free(&contour);
+	free(mask.data);
+	return 0;
+}
+
+static int
+run_resize(char **argv)
+{
+	pgs_image	in = load_image(argv[0]);
+	pgs_image	out = in;
+
+	out.width = atoi(argv[3]);
+	out.height = atoi(argv[4]);
+	out.data = malloc((size_t) out.width * out.height * in.channels);
+	if (in.dtype != PGS_DTYPE_U8 || out.data == NULL)
+		return 1;
+	if (pgs_resize_bilinear_u8(in.data, in.width, in.height, (size_t) in.width * in.channels, in.channels,
+							   out.data, out.width, out.height, (size_t) out.width * in.channels,
+							   atof(argv[1]), atof(argv[2]), &err) != PGS_OK)
+		die("resize");
+	save_npy(argv[5], &out);
+	return 0;
+}
+
+static int
+run_blur(char **argv)
+{
+	pgs_image	in = load_image(argv[0]);
+	pgs_image	out = in;
+
+	out.data = malloc((size_t) in.width * in.height * in.channels);
+	if (in.dtype != PGS_DTYPE_U8 || out.data == NULL)
+		return 1;
+	if (pgs_gaussian_blur_u8(in.data, out.data, in.width, in.height, in.channels, atof(argv[1]), &err) != PGS_OK)
+		die("blur");
+	save_npy(argv[2], &out);
+	return 0;
+}
+
+static int
+run_otsu(const char *path)
+{
+	pgs_image	in = load_image(path);
+	uint64_t	histogram[256] = {0};
+	size_t		n = (size_t) in.width * in.height * in.channels;
+
+	if (in.dtype != PGS_DTYPE_U8)
+		return 1;
+	for (size_t k = 0; k < n; k++)
+		histogram[((uint8_t *) in.data)[k]]++;
+	printf("%d\n", pgs_otsu_threshold(histogram));
+	return 0;
+}
+
+static int
+run_synthetic(char **argv)
+{
+	pgs_synthetic_fundus_truth truth;
+	uint8_t    *jpeg;
+	size_t		len;
+
+	if (pgs_synthetic_fundus(strtoll(argv[0], NULL, 10), atoi(argv[1]), atoi(argv[2]), &pgs_malloc_allocator,
+							 &jpeg, &len, &truth, &err) != PGS_OK)
+		die("synthetic");
+	write_file(argv[3], jpeg, len);
+	printf("{\"width\": %d, \"height\": %d, \"cx\": %.4f, \"cy\": %.4f, \"radius\": %.4f, \"eye\": \"%s\", "
+		   "\"quality\": %d, \"microaneurysms\": %d, \"haemorrhages\": %d, \"exudates\": %d, "
+		   "\"cotton_wool_spots\": %d, \"neovascularisation\": %d}\n",
+		   truth.width, truth.height, truth.cx, truth.cy, truth.radius, truth.right_eye ? "right" : "left",
+		   truth.jpeg_quality, truth.microaneurysms, truth.haemorrhages, truth.exudates,
+		   truth.cotton_wool_spots, truth.neovascularisation);
+	free(jpeg);
+	return 0;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Run the pipeline (or a bare full-size decode) over every file `rounds` times from memory. */
+static int
+run_bench(int rounds, int nfiles, char **paths, bool fundus)
+{
+	uint8_t   **datas = malloc(sizeof(uint8_t *) * nfiles);
+	size_t	   *lens = malloc(sizeof(size_t) * nfiles);
+	pgs_fundus_options opts;
+	pgs_decode_options decode;
+	double		t0;
+
+	pgs_fundus_options_init(&opts);
+	pgs_decode_options_init(&decode);
+	for (int i = 0; i < nfiles; i++)
+		datas[i] = read_file(paths[i], &lens[i]);
+	t0 = now_seconds();
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < nfiles; i++)
+		{
+			pgs_image	out;
+			pgs_fundus_circle circle;
+			pgs_status	st = fundus
+				? pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, &out, &circle, &err)
+				: pgs_image_decode(datas[i], lens[i], &decode, &pgs_malloc_allocator, &out, &err);
+
+			if (st != PGS_OK)
+				die(paths[i]);
+			free(out.data);
+		}
+	printf("%d photographs in %.3f s\n", rounds * nfiles, now_seconds() - t0);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (strcmp(cmd, "fundus") == 0)
+		return run_fundus(argc - 2, argv + 2, true);
+	if (strcmp(cmd, "circle") == 0)
+		return run_fundus(argc - 2, argv + 2, false);
+	if (strcmp(cmd, "contour") == 0 && argc == 3)
+		return run_contour(argv[2]);
+	if (strcmp(cmd, "resize") == 0 && argc == 8)
+		return run_resize(argv + 2);
+	if (strcmp(cmd, "blur") == 0 && argc == 5)
+		return run_blur(argv + 2);
+	if (strcmp(cmd, "otsu") == 0 && argc == 3)
+		return run_otsu(argv[2]);
+	if (strcmp(cmd, "synthetic") == 0 && argc == 6)
+		return run_synthetic(argv + 2);
+	if ((strcmp(cmd, "bench-fundus") == 0 || strcmp(cmd, "bench-decode") == 0) && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, strcmp(cmd, "bench-fundus") == 0);
+	fputs(usage, stderr);
+	return 2;
+}
