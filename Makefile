@@ -35,7 +35,7 @@ ifeq ($(PGXS),)
   $(error pg_config not found: run "make deps" (or "make check"), or set PG_CONFIG)
 endif
 
-KERNEL_MODULES = common device image metrics train
+KERNEL_MODULES = common device image nn metrics train
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk
@@ -77,7 +77,7 @@ ifeq ($(MAKELEVEL),0)
 	nvcc $(or $(NVCC_VERSION),no), cuDNN $(or $(CUDNN_VERSION),no) => CUDA module $(or $(BUILD_CUDA),no)$(if $(filter 0,$(CUDA)), (CUDA=0)); \
 	OpenBLAS $(call pc_version,openblas); dcmtk $(or $(DCMTK_VERSION),no); \
 	libjpeg-turbo $(call pc_version,libturbojpeg); libpng $(call pc_version,libpng); \
-	OpenJPEG $(call pc_version,libopenjp2); libzip $(call pc_version,libzip))
+	OpenJPEG $(call pc_version,libopenjp2); libzip $(call pc_version,libzip); $(KERNEL_FOUND))
 endif
 
 .PHONY: install-cuda-module uninstall-cuda-module

@@ -1,6 +1,7 @@
 /* The CPU implementation of the ops table: plain, readable C that defines what every op must compute. */
 #include "ops.h"
 #include "elementwise.h"
+#include "../nn/cpu_layers.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +67,31 @@ static const pgs_ops cpu_ops = {
 	.download = cpu_copy,
 	.synchronize = cpu_synchronize,
 	.axpy = cpu_axpy,
+	/* the network engine's ops: kernels/nn is their CPU reference */
+	.configure = pgs_cpu_configure,
+	.zero = pgs_cpu_zero,
+	.fill = pgs_cpu_fill,
+	.copy = pgs_cpu_copy,
+	.sum_squares = pgs_cpu_sum_squares,
+	.conv_workspace = pgs_cpu_conv_workspace,
+	.conv_forward = pgs_cpu_conv_forward,
+	.conv_backward = pgs_cpu_conv_backward,
+	.bn_forward_train = pgs_cpu_bn_forward_train,
+	.bn_forward_infer = pgs_cpu_bn_forward_infer,
+	.bn_backward = pgs_cpu_bn_backward,
+	.relu_forward = pgs_cpu_relu_forward,
+	.relu_backward = pgs_cpu_relu_backward,
+	.pool_forward = pgs_cpu_pool_forward,
+	.pool_backward = pgs_cpu_pool_backward,
+	.concat_forward = pgs_cpu_concat_forward,
+	.concat_backward = pgs_cpu_concat_backward,
+	.dropout_forward = pgs_cpu_dropout_forward,
+	.dropout_backward = pgs_cpu_dropout_backward,
+	.fc_forward = pgs_cpu_fc_forward,
+	.fc_backward = pgs_cpu_fc_backward,
+	.sigmoid_bce = pgs_cpu_sigmoid_bce,
+	.softmax_ce = pgs_cpu_softmax_ce,
+	.optimizer_update = pgs_cpu_optimizer_update,
 };
 
 const pgs_ops *
