@@ -4,6 +4,7 @@
 #include "../device/elementwise.h"
 #include "cuda_check.h"
 #include "cuda_device.h"
+#include "prepare_input.h"
 
 static pgs_status
 gpu_alloc(void *ctx, size_t bytes, void **out, pgs_error *err)
@@ -113,5 +114,6 @@ pgs_cuda_device_init(pgs_cuda_device *dev, int ordinal, pgs_error *err)
 	dev->ops.download = gpu_download;
 	dev->ops.synchronize = gpu_synchronize;
 	dev->ops.axpy = gpu_axpy;
+	dev->ops.prepare_input = pgs_cuda_prepare_input;
 	return PGS_OK;
 }

@@ -2,6 +2,7 @@
 #include "ops.h"
 #include "elementwise.h"
 #include "../nn/cpu_layers.h"
+#include "augment.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +93,7 @@ static const pgs_ops cpu_ops = {
 	.sigmoid_bce = pgs_cpu_sigmoid_bce,
 	.softmax_ce = pgs_cpu_softmax_ce,
 	.optimizer_update = pgs_cpu_optimizer_update,
+	.prepare_input = pgs_cpu_prepare_input,
 };
 
 const pgs_ops *

@@ -138,7 +138,9 @@ typedef struct pgs_device_options
  * collects its gradient from each; the caller zeroes gradient buffers first. A NULL input gradient means
  * "not needed" (the network's input).
  */
-#define PGS_OPS_VERSION 2
+#define PGS_OPS_VERSION 3
+
+struct pgs_augment_params;		/* kernels/device/augment.h */
 
 typedef struct pgs_ops
 {
@@ -247,6 +249,17 @@ typedef struct pgs_ops
 	 */
 	pgs_status	(*optimizer_update) (void *ctx, const pgs_optimizer_update *u, size_t n, float *param,
 									 const float *grad, float *state1, float *state2, pgs_error *err);
+
+	/* ---- version 3: network input preparation (kernels/device/augment.h) ---- */
+
+	/*
+	 * Network input from preprocessed images (kernels/device/augment.h): n uint8 H×W×C images become
+	 * float32 n×C×H×W (a transpose, never a reshape), scaled to [0, 1], flipped and colour-augmented with
+	 * params[i] when params is not NULL (n entries, device memory), then normalised (pgs_normalization).
+	 */
+	pgs_status	(*prepare_input) (void *ctx, int n, int height, int width, int channels,
+								  const unsigned char *images, const struct pgs_augment_params *params,
+								  int normalization, float *out, pgs_error *err);
 } pgs_ops;
 
 /* The CPU device, always available: the readable reference every other device is checked against. */

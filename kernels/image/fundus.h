@@ -22,6 +22,12 @@ typedef enum pgs_fundus_method
 
 /* A fundus whose circle has this radius or less (full-resolution pixels) is ungradable. */
 #define PGS_FUNDUS_MIN_RADIUS 100.0
+/*
+ * pgscreen's addition to the replication's test: at least this fraction of the circle's circumference must
+ * be seen as the outline of the bright region away from the image border. A photograph that is not of a
+ * fundus usually fills the frame (its outline is the border) or has a square or ragged outline.
+ */
+#define PGS_FUNDUS_MIN_RIM_FRACTION 0.25
 #define PGS_FUNDUS_MIN_DIAMETER 8
 #define PGS_FUNDUS_MAX_DIAMETER 4096
 
@@ -54,7 +60,17 @@ typedef struct pgs_fundus_geometry
 	double		radius;
 	double		area;			/* area enclosed by the contour, pixels */
 	size_t		contour_points;
+	double		rim_fraction;	/* share of the circumference traced by the outline off the image border */
 } pgs_fundus_geometry;
+
+/* Why a photograph is ungradable, in the order the checks are made. */
+typedef enum pgs_fundus_verdict
+{
+	PGS_FUNDUS_GRADABLE = 0,
+	PGS_FUNDUS_BLACK,			/* nothing brighter than the mask threshold, or no region with an area */
+	PGS_FUNDUS_TOO_SMALL,		/* radius ≤ PGS_FUNDUS_MIN_RADIUS full-resolution pixels */
+	PGS_FUNDUS_NOT_ROUND		/* rim fraction below PGS_FUNDUS_MIN_RIM_FRACTION */
+} pgs_fundus_verdict;
 
 /*
  * What fundus_circle reports: the geometry mapped to full-resolution pixel coordinates of the original
@@ -63,18 +79,24 @@ typedef struct pgs_fundus_geometry
 typedef struct pgs_fundus_circle
 {
 	bool		found;
-	bool		gradable;		/* found and radius > PGS_FUNDUS_MIN_RADIUS */
+	bool		gradable;		/* verdict == PGS_FUNDUS_GRADABLE */
+	pgs_fundus_verdict verdict;
 	double		cx;
 	double		cy;
 	double		radius;
+	double		rim_fraction;
 	int			width;
 	int			height;
 	int			scale_denom;
 } pgs_fundus_circle;
 
+/* A sentence fragment for an error message: why this photograph is ungradable. */
+void		pgs_fundus_describe_verdict(const pgs_fundus_circle *circle, char *buf, size_t size);
+
 /*
  * Steps 1–4 of voets2018 on an 8-bit RGB image: contrast curve (clamped at 255), BT.601 grey, mask = grey ≥ 1,
- * largest outer contour, its minimum enclosing circle and centroid.
+ * largest outer contour, its minimum enclosing circle and centroid; and how much of that circle the
+ * outline traces (the rim fraction).
  */
 pgs_status	pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error *err);
 
@@ -96,8 +118,8 @@ pgs_status	pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_geometr
 
 /*
  * The whole pipeline from encoded bytes. Always fills `circle` when it returns PGS_OK. An ungradable
- * photograph (no fundus, or a radius ≤ 100 full-resolution pixels) is not an error here: the function
- * returns PGS_OK with circle->gradable false and out->data NULL, and the caller decides. `out` may be NULL
+ * photograph (black, a radius ≤ 100 full-resolution pixels, or no round rim) is not an error here: the
+ * function returns PGS_OK with circle->gradable false and out->data NULL, and the caller decides. `out` may be NULL
  * to locate the circle only (what fundus_circle needs).
  */
 pgs_status	pgs_fundus_preprocess(const uint8_t *data, size_t len, const pgs_fundus_options *opts,

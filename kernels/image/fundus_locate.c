@@ -2,6 +2,9 @@
 #include "fundus.h"
 #include "geometry.h"
 
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /*
@@ -38,6 +41,34 @@ pgs_fundus_mask(const pgs_image *rgb, uint8_t *mask)
 		mask[i] = (table[p[0]] * 4899 + table[p[1]] * 9617 + table[p[2]] * 1868 + 8192) >> 14 >= 1;
 }
 
+/*
+ * Length of the outline that follows the circle (within 3 % of the radius, at least 2 px) away from the
+ * image border, as a share of the circumference. A fundus shows most of its round edge; a photograph that
+ * fills the frame shows none (its outline runs along the border), a square shows four corners of it.
+ */
+static double
+rim_fraction(const pgs_contour *contour, pgs_circle circle, int width, int height)
+{
+	double		tolerance = fmax(2.0, 0.03 * circle.radius);
+	double		traced = 0.0;
+
+	if (contour->count < 2 || !(circle.radius > 0))
+		return 0.0;
+	for (size_t i = 0, prev = contour->count - 1; i < contour->count; prev = i++)
+	{
+		pgs_point	a = contour->points[prev],
+					b = contour->points[i];
+		bool		on_border = a.x == 0 || a.y == 0 || a.x == width - 1 || a.y == height - 1 ||
+			b.x == 0 || b.y == 0 || b.x == width - 1 || b.y == height - 1;
+
+		if (!on_border &&
+			fabs(hypot(a.x - circle.cx, a.y - circle.cy) - circle.radius) <= tolerance &&
+			fabs(hypot(b.x - circle.cx, b.y - circle.cy) - circle.radius) <= tolerance)
+			traced += hypot(a.x - b.x, a.y - b.y);
+	}
+	return traced / (2.0 * M_PI * circle.radius);
+}
+
 pgs_status
 pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error *err)
 {
@@ -50,7 +81,7 @@ pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error
 	pgs_status	st;
 
 	geometry->found = false;
-	geometry->cx = geometry->cy = geometry->radius = geometry->area = 0.0;
+	geometry->cx = geometry->cy = geometry->radius = geometry->area = geometry->rim_fraction = 0.0;
 	geometry->contour_points = 0;
 	if (rgb->dtype != PGS_DTYPE_U8 || rgb->channels != 3)
 		return pgs_fail(err, PGS_ERR_INTERNAL, "fundus location needs an 8-bit RGB image");
@@ -72,6 +103,7 @@ pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error
 	circle = pgs_min_enclosing_circle(contour.points, contour.count, scratch);
 	moments = pgs_polygon_moments(contour.points, contour.count);
 	free(scratch);
+	geometry->rim_fraction = rim_fraction(&contour, circle, rgb->width, rgb->height);
 	geometry->contour_points = contour.count;
 	pgs_contour_free(&contour);
 
@@ -84,4 +116,26 @@ pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error
 		geometry->cy = moments.m01 / moments.m00;
 	}
 	return PGS_OK;
+}
+
+void
+pgs_fundus_describe_verdict(const pgs_fundus_circle *circle, char *buf, size_t size)
+{
+	switch (circle->verdict)
+	{
+		case PGS_FUNDUS_BLACK:
+			snprintf(buf, size, "the image has no bright region (it is black or nearly so)");
+			break;
+		case PGS_FUNDUS_TOO_SMALL:
+			snprintf(buf, size, "the bright region has a radius of %.1f pixels; more than %.0f are needed",
+					 circle->radius, PGS_FUNDUS_MIN_RADIUS);
+			break;
+		case PGS_FUNDUS_NOT_ROUND:
+			snprintf(buf, size, "the bright region has no round edge (%.0f %% of a circle traced, %.0f %% needed)",
+					 100.0 * circle->rim_fraction, 100.0 * PGS_FUNDUS_MIN_RIM_FRACTION);
+			break;
+		case PGS_FUNDUS_GRADABLE:
+			snprintf(buf, size, "the fundus was found");
+			break;
+	}
 }

@@ -301,13 +301,17 @@ pgs_fundus_preprocess(const uint8_t *data, size_t len, const pgs_fundus_options 
 	circle->width = info.width;
 	circle->height = info.height;
 	circle->scale_denom = denom;
+	circle->verdict = PGS_FUNDUS_BLACK;
 	if (geometry.found)
 	{
 		/* Scaled pixel i covers full-resolution pixels [i·d, (i + 1)·d), whose centre is i·d + (d − 1)/2. */
 		circle->cx = geometry.cx * denom + (denom - 1) / 2.0;
 		circle->cy = geometry.cy * denom + (denom - 1) / 2.0;
 		circle->radius = geometry.radius * denom;
-		circle->gradable = circle->radius > PGS_FUNDUS_MIN_RADIUS;
+		circle->rim_fraction = geometry.rim_fraction;
+		circle->verdict = circle->radius <= PGS_FUNDUS_MIN_RADIUS ? PGS_FUNDUS_TOO_SMALL
+			: geometry.rim_fraction < PGS_FUNDUS_MIN_RIM_FRACTION ? PGS_FUNDUS_NOT_ROUND : PGS_FUNDUS_GRADABLE;
+		circle->gradable = circle->verdict == PGS_FUNDUS_GRADABLE;
 	}
 	if (out != NULL && circle->gradable)
 		st = pgs_fundus_crop_resize(&rgb, &geometry, opts->diameter, opts->method, allocator, out, err);

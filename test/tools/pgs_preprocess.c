@@ -98,10 +98,13 @@ save_npy(const char *path, const pgs_image *image)
 static void
 print_circle(const pgs_fundus_circle *c)
 {
+	char		verdict[256];
+
+	pgs_fundus_describe_verdict(c, verdict, sizeof(verdict));
 	printf("{\"found\": %s, \"gradable\": %s, \"cx\": %.6f, \"cy\": %.6f, \"radius\": %.6f, "
-		   "\"width\": %d, \"height\": %d, \"scale_denom\": %d}\n",
+		   "\"rim_fraction\": %.4f, \"width\": %d, \"height\": %d, \"scale_denom\": %d, \"verdict\": \"%s\"}\n",
 		   c->found ? "true" : "false", c->gradable ? "true" : "false", c->cx, c->cy, c->radius,
-		   c->width, c->height, c->scale_denom);
+		   c->rim_fraction, c->width, c->height, c->scale_denom, verdict);
 }
 
 static int
