@@ -41,4 +41,38 @@ extern ModelRef *pgscreen_model_by_id(int64 id);
 /* Errors unless name is a valid model name (no colon, no leading or trailing blanks, 1–63 bytes). */
 extern void pgscreen_model_check_name(const char *name);
 
+/* A new row of screen.models (extension/model_store.c). NULL/0 fields are stored as NULL. */
+typedef struct ModelRecord
+{
+	const char *name;
+	Oid			owner;
+	ModelKind	kind;
+	pgs_recipe_arch architecture;
+	int			input_height;
+	int			input_width;
+	int			input_channels;
+	pgs_recipe_preprocess preprocess;
+	int			preprocess_diameter;
+	pgs_recipe_normalisation normalisation;
+	const char *recipe_json;	/* merged with the software versions and device that made the model */
+	const char *device;
+	const char *training_query;
+	int64		training_rows;
+	const char *validation_query;
+	int64		validation_rows;
+	int64		job_id;
+	int			n_members;
+	const int64 *members;
+	const char *metrics_json;
+} ModelRecord;
+
+/*
+ * Insert the model as the next version of its name, with its weights (NULL for an ensemble) in chunks;
+ * runs as the catalog owner in the current transaction and returns the new id.
+ */
+extern int64 pgscreen_model_insert(const ModelRecord *record, const uint8 *weights, size_t weights_len);
+
+/* The model file of a network, reassembled from its chunks as the caller sees them (palloc'd). */
+extern bytea *pgscreen_model_weights(int64 id);
+
 #endif

@@ -117,8 +117,9 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 		r->input_size = pgs_recipe_default_input(r->architecture);
 	}
 	(void) options_get_int(&reader, "input_size", &r->input_size);
-	if (get_choice(&reader, "optimizer", pgs_recipe_optimizer_parse, "sgd, rmsprop, adam and adamw", &choice))
-		r->optimizer = choice;
+	if (get_choice(&reader, "optimizer", pgs_recipe_optimizer_parse, "sgd, rmsprop, adam and adamw", &choice) &&
+		choice != (int) r->optimizer)
+		pgs_recipe_optimizer_defaults(r, choice);
 	(void) options_get_double(&reader, "learning_rate", &r->learning_rate);
 	(void) options_get_double(&reader, "momentum", &r->momentum);
 	(void) options_get_bool(&reader, "nesterov", &r->nesterov);

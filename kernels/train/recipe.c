@@ -52,12 +52,47 @@ pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug)
 }
 
 /*
+ * An optimiser's own defaults, the engine's (kernels/nn/optimizer.h): SGD with Nesterov momentum 0.9 and
+ * learning rate 3e-3 (the thesis); RMSProp in TensorFlow's flavour with decay 0.9, momentum 0.9, epsilon 1.0
+ * and learning rate 1e-3 (TF-slim's Inception-v3 settings, which the published replication trained with);
+ * Adam with β = (0.9, 0.999), epsilon 1e-8, learning rate 1e-3. Changing the optimiser resets these, so an
+ * RMSProp epsilon never leaks into Adam.
+ */
+void
+pgs_recipe_optimizer_defaults(pgs_recipe *r, pgs_recipe_optimizer optimizer)
+{
+	r->optimizer = optimizer;
+	r->momentum = 0;
+	r->nesterov = false;
+	r->rho = 0.9;
+	r->beta1 = 0.9;
+	r->beta2 = 0.999;
+	r->epsilon = 1e-8;
+	r->learning_rate = 1e-3;
+	switch (optimizer)
+	{
+		case PGS_RECIPE_SGD:
+			r->learning_rate = 3e-3;
+			r->momentum = 0.9;
+			r->nesterov = true;
+			break;
+		case PGS_RECIPE_RMSPROP:
+			r->momentum = 0.9;
+			r->epsilon = 1.0;
+			break;
+		case PGS_RECIPE_ADAM:
+		case PGS_RECIPE_ADAMW:
+		case PGS_RECIPE_OPTIMIZER_N:
+			break;
+	}
+}
+
+/*
  * DOMAIN.md §3. The published replication (Voets et al., PLOS ONE 2019): Inception-v3 at 299 px, RMSProp
- * with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published augmentation. RMSProp's
- * decay 0.9 and epsilon 1e-10 are TensorFlow's RMSPropOptimizer defaults, which that code used. The thesis
- * (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3, batch 64; its better variant
- * standardised each image. Both stopped early: a checkpoint must gain 0.01 validation AUC, patience 10,
- * at most 200 epochs.
+ * with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published augmentation. The
+ * thesis (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3, batch 64; its better variant
+ * standardised each image. Both stopped early: a checkpoint must gain 0.01 validation AUC, patience 10, at
+ * most 200 epochs.
  */
 void
 pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)
@@ -73,26 +108,16 @@ pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)
 	r->schedule = PGS_RECIPE_LR_CONSTANT;
 	r->clip_norm = 0;
 	pgs_recipe_augmentation_published(&r->augmentation);
-	r->momentum = 0;
-	r->nesterov = false;
-	r->rho = 0.9;
-	r->epsilon = 1e-10;
-	r->beta1 = 0.9;
-	r->beta2 = 0.999;
 	if (preset == PGS_PRESET_VOETS2019_PLOS)
 	{
-		r->optimizer = PGS_RECIPE_RMSPROP;
-		r->learning_rate = 1e-3;
+		pgs_recipe_optimizer_defaults(r, PGS_RECIPE_RMSPROP);
 		r->weight_decay = 4e-5;
 		r->batch_size = 32;
 		r->normalisation = PGS_RECIPE_NORM_SYMMETRIC;
 	}
 	else
 	{
-		r->optimizer = PGS_RECIPE_SGD;
-		r->learning_rate = 3e-3;
-		r->momentum = 0.9;
-		r->nesterov = true;
+		pgs_recipe_optimizer_defaults(r, PGS_RECIPE_SGD);
 		r->weight_decay = 0;
 		r->batch_size = 64;
 		r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;

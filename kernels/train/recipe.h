@@ -112,6 +112,9 @@ void		pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug);
 /* Defaults (the voets2019_plos preset) with the default input size of the architecture. */
 void		pgs_recipe_init(pgs_recipe *recipe);
 
+/* Set the optimiser and its own default hyper-parameters (learning rate, momentum, rho, epsilon, betas). */
+void		pgs_recipe_optimizer_defaults(pgs_recipe *recipe, pgs_recipe_optimizer optimizer);
+
 /* Apply a preset over recipe: optimiser, batch size, normalisation, early stopping, architecture. */
 void		pgs_recipe_apply_preset(pgs_recipe *recipe, pgs_recipe_preset preset);
 
