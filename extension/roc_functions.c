@@ -115,24 +115,19 @@ pgscreen_auc_ci(PG_FUNCTION_ARGS)
 		pgs_error_clear(&err);
 		pgscreen_roc_check(pgs_roc_delong(&view, !bootstrap, &auc, &err), &err);
 		set_float(values, nulls, 0, auc.auc);
-		if (bootstrap)
+		if (pgscreen_roc_variance_defined(view.positives, view.negatives))
 		{
 			double		lower,
 						upper,
 						se;
 
-			bootstrap_interval(&view, resamples, seed, level, &lower, &upper, &se);
-			set_float(values, nulls, 1, lower);
-			set_float(values, nulls, 2, upper);
-			set_float(values, nulls, 3, se);
-		}
-		else if (pgscreen_roc_variance_defined(view.positives, view.negatives))
-		{
-			double		se = sqrt(auc.variance),
-						lower,
-						upper;
-
-			pgs_wald_interval(auc.auc, se, level, 0.0, 1.0, &lower, &upper);
+			if (bootstrap)
+				bootstrap_interval(&view, resamples, seed, level, &lower, &upper, &se);
+			else
+			{
+				se = sqrt(auc.variance);
+				pgs_wald_interval(auc.auc, se, level, 0.0, 1.0, &lower, &upper);
+			}
 			set_float(values, nulls, 1, lower);
 			set_float(values, nulls, 2, upper);
 			set_float(values, nulls, 3, se);
@@ -255,13 +250,14 @@ pgscreen_operating_point(PG_FUNCTION_ARGS)
 	pgscreen_roc_open(PG_GETARG_DATUM(0), &view);
 	if (by_sensitivity ? view.positives == 0 : view.negatives == 0)
 	{
-		/* validate the target all the same, so a typo is not hidden by a NOTICE */
 		double		value = PG_GETARG_FLOAT8(by_sensitivity ? 1 : 2);
 
+		/* validate the target all the same, so that a typo is not hidden behind a NOTICE */
 		if (!(value >= 0.0 && value <= 1.0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be between 0 and 1, got %g", by_sensitivity ? "sensitivity" : "specificity", value)));
+		{
+			pgs_error_clear(&err);
+			pgscreen_roc_check(pgs_roc_operating_point(&view, target, value, &point, &err), &err);
+		}
 		ereport(NOTICE,
 				(errmsg("%s is undefined: there are no %s cases", by_sensitivity ? "sensitivity" : "specificity",
 						by_sensitivity ? "positive" : "negative")));

@@ -140,7 +140,7 @@ pgscreen_roc_svg_overlay(PG_FUNCTION_ARGS)
 		if (nlabels != n)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("labels has %d elements but rocs has %d", nlabels, n)));
+					 errmsg("labels must have one element per roc: got %d labels for %d rocs", nlabels, n)));
 		for (int i = 0; i < n; i++)
 		{
 			char	   *s;

@@ -39,7 +39,7 @@ extern void pgscreen_roc_check_level(double level);
  */
 extern bool pgscreen_roc_auc_defined(int64 positives, int64 negatives);
 
-/* True when a DeLong variance exists (two cases of each class); otherwise a NOTICE and false. */
+/* True when an interval exists (two cases of each class, for DeLong and the bootstrap); else a NOTICE and false. */
 extern bool pgscreen_roc_variance_defined(int64 positives, int64 negatives);
 
 /* A bytea (or other varlena) result from a block of the bytea allocator, with its 1 GB check. */

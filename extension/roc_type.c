@@ -83,7 +83,7 @@ pgscreen_roc_variance_defined(int64 positives, int64 negatives)
 	if (positives >= 2 && negatives >= 2)
 		return true;
 	ereport(NOTICE,
-			(errmsg("DeLong variance is undefined with fewer than 2 %s cases",
+			(errmsg("the confidence interval is undefined with fewer than 2 %s cases",
 					positives < 2 ? "positive" : "negative")));
 	return false;
 }

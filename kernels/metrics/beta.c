@@ -8,7 +8,7 @@
 #define HALF_LOG_2PI 0.91893853320467274178
 /* Below this size a shape parameter's lgamma is small enough to use directly. */
 #define LARGE_SHAPE 10.0
-#define CF_EPSILON 1e-15
+#define CF_EPSILON 1e-18L
 #define CF_MAX_ITERATIONS 10000000
 
 /*
@@ -79,8 +79,13 @@ log_prefactor(double a, double b, double x, double y)
 	{
 		double		s = a + b;
 		double		lambda = a <= b ? a - s * x : s * y - b;
+		double		e1 = -lambda / a,
+					e2 = lambda / b;
+		/* far from the mean, 1 + e loses digits that x/x0 = xs/a and y/y0 = ys/b keep */
+		double		u = fabs(e1) > 0.5 ? e1 - log(x * s / a) : log1p_deficit(e1);
+		double		v = fabs(e2) > 0.5 ? e2 - log(y * s / b) : log1p_deficit(e2);
 
-		return -(a * log1p_deficit(-lambda / a) + b * log1p_deficit(lambda / b)) +
+		return -(a * u + b * v) +
 			0.5 * log(a / s * b) - HALF_LOG_2PI +
 			stirling_remainder(s) - stirling_remainder(a) - stirling_remainder(b);
 	}
@@ -92,53 +97,127 @@ log_prefactor(double a, double b, double x, double y)
 }
 
 /*
- * The continued fraction of I_x(a, b) (DLMF 8.17.22), I = x^a y^b / (a B(a,b)) · 1/(1 + d1/(1 + d2/(1 + ...))),
- * d(2m+1) = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1)), d(2m) = m(b-m) x / ((a+2m-1)(a+2m)), by the modified Lentz
- * method. It converges quickly for x < (a+1)/(a+b+2), in O(sqrt(max(a, b))) steps at worst.
+ * The continued fraction of I_x(a, b) (DLMF 8.17.22), y = 1 - x:
+ *   I = x^a y^b / (a B(a,b)) · 1/(1 + d1/(1 + d2/(1 + ...))),
+ *   d(2m+1) = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1)),  d(2m) = m(b-m) x / ((a+2m-1)(a+2m)),
+ * by the modified Lentz method. It converges quickly for x < (a+1)/(a+b+2), in O(sqrt(max(a, b))) steps at
+ * worst. Its odd steps compute 1 - x(1 + b/a)·(...), which cancels when x is close to 1 (a large, b small:
+ * the Clopper-Pearson bounds of a proportion near 1): with y = 6e-8 a double keeps only 9 digits. Long
+ * double (64-bit significand on x86-64) keeps 12 there, so the fraction is evaluated in it.
  */
 static double
-beta_continued_fraction(double a, double b, double x)
+beta_continued_fraction(double a_, double b_, double x_, double y_)
 {
-	const double tiny = 1e-300;
-	double		c = 1.0,
-				d = 1.0 - (a + b) * x / (a + 1.0),
+	const long double tiny = 1e-300L;
+	const long double a = a_,
+				b = b_,
+				x = x_,
+				y = y_;
+	long double c = 1.0L,
+				d,
 				h;
 
-	if (fabs(d) < tiny)
+	/* The first denominator 1 - (a+b)x/(a+1) equals [(a+b)y + 1 - b]/(a+1), which keeps its digits near x = 1. */
+	d = x <= 0.5L ? 1.0L - (a + b) * x / (a + 1.0L) : ((a + b) * y + (1.0L - b)) / (a + 1.0L);
+	if (fabsl(d) < tiny)
 		d = tiny;
-	d = 1.0 / d;
+	d = 1.0L / d;
 	h = d;
 	for (int m = 1; m <= CF_MAX_ITERATIONS; m++)
 	{
-		double		m2 = 2.0 * m;
-		double		coef = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
-		double		delta;
+		long double m2 = 2.0L * m;
+		long double coef = m * (b - m) * x / ((a + m2 - 1.0L) * (a + m2));
+		long double delta;
 
-		d = 1.0 + coef * d;
-		c = 1.0 + coef / c;
-		d = 1.0 / (fabs(d) < tiny ? tiny : d);
-		c = fabs(c) < tiny ? tiny : c;
+		d = 1.0L + coef * d;
+		c = 1.0L + coef / c;
+		d = 1.0L / (fabsl(d) < tiny ? tiny : d);
+		c = fabsl(c) < tiny ? tiny : c;
 		h *= d * c;
-		coef = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-		d = 1.0 + coef * d;
-		c = 1.0 + coef / c;
-		d = 1.0 / (fabs(d) < tiny ? tiny : d);
-		c = fabs(c) < tiny ? tiny : c;
+		coef = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0L));
+		d = 1.0L + coef * d;
+		c = 1.0L + coef / c;
+		d = 1.0L / (fabsl(d) < tiny ? tiny : d);
+		c = fabsl(c) < tiny ? tiny : c;
 		delta = d * c;
 		h *= delta;
-		if (fabs(delta - 1.0) < CF_EPSILON)
-			return h;
+		if (fabsl(delta - 1.0L) < CF_EPSILON)
+			return (double) h;
 	}
 	return NAN;
 }
 
-/* I_x(a, b) for 0 < x < 1 with y = 1 - x, using the symmetry I_x(a,b) = 1 - I_y(b,a) where that converges faster. */
-static double
-beta_inc_xy(double a, double b, double x, double y)
+/*
+ * Both tails for integer shapes when the smaller is at most 1000, the case of exact binomial intervals with
+ * few successes or few failures: with N = a + b - 1, I_x(a, b) = P(Bin(N, x) >= a) = P(Bin(N, y) <= b - 1).
+ * The smaller shape's tail is a sum of at most 1000 positive binomial probabilities, each from the previous
+ * by one multiplication, in long double (whose range also holds e^-11000). The other tail is one minus it,
+ * or, when that would cancel, the sum of the probabilities above, which fall quickly past the mode there.
+ * Returns false when the shapes do not qualify.
+ */
+#define BINOMIAL_SHAPE_LIMIT 1000.0
+
+static bool
+beta_inc_binomial(double a, double b, double x, double y, double *lower, double *upper)
 {
+	bool		small_b = b <= a;
+	double		s = small_b ? b : a;
+	long double n,
+				z,
+				ratio,
+				term,
+				below = 0.0L,
+				above = 0.0L;
+
+	if (s > BINOMIAL_SHAPE_LIMIT || a != floor(a) || b != floor(b) || a + b > 9007199254740992.0)
+		return false;
+	n = (long double) a + (long double) b - 1.0L;
+	z = small_b ? y : x;		/* below = P(Bin(n, z) <= s - 1) */
+	ratio = z / (small_b ? (long double) x : (long double) y);
+	term = expl(n * (z < 0.5L ? log1pl(-z) : logl(small_b ? (long double) x : (long double) y)));
+	for (long double i = 0; i < s; i++)
+	{
+		below += term;
+		term *= (n - i) / (i + 1.0L) * ratio;
+	}
+	if (below <= 0.5L)
+		above = 1.0L - below;
+	else
+	{
+		for (long double i = s; i <= n && i < s + 1e7L; i++)
+		{
+			above += term;
+			if (term <= 1e-21L * above && i > n * z)
+				break;
+			term *= (n - i) / (i + 1.0L) * ratio;
+		}
+		below = 1.0L - above;
+	}
+	*lower = (double) (small_b ? below : above);
+	*upper = (double) (small_b ? above : below);
+	return true;
+}
+
+/*
+ * I_x(a, b) and its complement 1 - I_x(a, b) for 0 < x < 1, y = 1 - x: by the binomial sums above where they
+ * apply, else one of them straight from the continued fraction (on whichever side of the mean it converges
+ * fast), the other as one minus it, so the smaller of the two keeps its relative precision.
+ */
+static void
+beta_inc_both(double a, double b, double x, double y, double *lower, double *upper)
+{
+	if (beta_inc_binomial(a, b, x, y, lower, upper))
+		return;
 	if (x < (a + 1.0) / (a + b + 2.0))
-		return exp(log_prefactor(a, b, x, y)) * beta_continued_fraction(a, b, x) / a;
-	return 1.0 - exp(log_prefactor(b, a, y, x)) * beta_continued_fraction(b, a, y) / b;
+	{
+		*lower = exp(log_prefactor(a, b, x, y)) * beta_continued_fraction(a, b, x, y) / a;
+		*upper = 1.0 - *lower;
+	}
+	else
+	{
+		*upper = exp(log_prefactor(b, a, y, x)) * beta_continued_fraction(b, a, y, x) / b;
+		*lower = 1.0 - *upper;
+	}
 }
 
 double
@@ -146,9 +225,13 @@ pgs_beta_inc(double a, double b, double x)
 {
 	if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x) || x < 0.0 || x > 1.0)
 		return NAN;
+	double		lower,
+				upper;
+
 	if (x == 0.0 || x == 1.0)
 		return x;
-	return beta_inc_xy(a, b, x, 1.0 - x);
+	beta_inc_both(a, b, x, 1.0 - x, &lower, &upper);
+	return lower;
 }
 
 /*
@@ -184,21 +267,33 @@ initial_guess(double a, double b, double p)
 	return x;
 }
 
-/* The p-quantile for p <= 1/2: Halley's method on I_x - p, kept inside a bracket that bisects on a bad step. */
+/*
+ * The x where the lower tail I_x(a, b) (or, with upper_tail, the upper tail 1 - I_x(a, b)) equals p <= 1/2.
+ * Working on the smaller tail keeps p's digits, and working in x (never 1 - x) keeps the digits of quantiles
+ * near 0, which is where exact intervals for rare events lie. Halley's method from the first guess, inside a
+ * bracket: a step that leaves the bracket, or fails to halve |f|, is replaced by bisection (geometric when
+ * the bracket spans orders of magnitude).
+ */
 static double
-lower_quantile(double a, double b, double p)
+beta_quantile(double a, double b, double p, bool upper_tail)
 {
 	double		lo = 0.0,
 				hi = 1.0,
-				x = initial_guess(a, b, p);
+				previous = INFINITY,
+				x = initial_guess(a, b, upper_tail ? 1.0 - p : p);
 
-	for (int iteration = 0; iteration < 300; iteration++)
+	for (int iteration = 0; iteration < 400; iteration++)
 	{
 		double		y = 1.0 - x;
-		double		f = beta_inc_xy(a, b, x, y) - p;
-		double		density,
-					next;
+		double		tail_lower,
+					tail_upper,
+					f,
+					density,
+					next = NAN;
 
+		beta_inc_both(a, b, x, y, &tail_lower, &tail_upper);
+		/* f is increasing in x for either tail */
+		f = upper_tail ? p - tail_upper : tail_lower - p;
 		if (isnan(f))
 			return NAN;
 		if (f == 0.0)
@@ -208,18 +303,20 @@ lower_quantile(double a, double b, double p)
 		else
 			hi = x;
 		density = exp(log_prefactor(a, b, x, y) - log(x) - log(y));
-		next = -1.0;
 		if (density > 0.0 && isfinite(density))
 		{
 			double		u = f / density;
 			double		curvature = u * ((a - 1.0) / x - (b - 1.0) / y);
 
 			next = x - u / (1.0 - 0.5 * fmin(1.0, curvature));
+			if (fabs(next - x) <= 4e-16 * x)
+				return next;
 		}
-		if (!(next > lo && next < hi))
+		if (!(next > lo && next < hi) || fabs(f) > 0.5 * previous)
 			next = lo == 0.0 ? hi / 16.0 : (hi > 4.0 * lo ? sqrt(lo * hi) : 0.5 * (lo + hi));
-		if (fabs(next - x) <= 2e-16 * x || hi - lo <= 2e-16 * x)
-			return next;
+		if (hi - lo <= 4e-16 * lo)
+			return 0.5 * (lo + hi);
+		previous = fabs(f);
 		x = next;
 	}
 	return x;
@@ -232,10 +329,7 @@ pgs_beta_inc_inv(double a, double b, double p)
 		return NAN;
 	if (p == 0.0 || p == 1.0)
 		return p;
-	/* I_x(a,b) = p  <=>  I_{1-x}(b,a) = 1 - p: solve whichever tail is the smaller probability. */
-	if (p <= 0.5)
-		return lower_quantile(a, b, p);
-	return 1.0 - lower_quantile(b, a, 1.0 - p);
+	return p <= 0.5 ? beta_quantile(a, b, p, false) : beta_quantile(a, b, 1.0 - p, true);
 }
 
 pgs_status
@@ -256,10 +350,10 @@ pgs_clopper_pearson(int64_t k, int64_t n, double level, double *lower, double *u
 		return PGS_OK;
 	}
 	alpha = 1.0 - level;
-	/* lower = Beta(k, n-k+1) quantile at alpha/2; upper = Beta(k+1, n-k) quantile at 1 - alpha/2, i.e. one
-	 * minus the Beta(n-k, k+1) quantile at alpha/2, which keeps its digits when the bound is near 1. */
-	*lower = k == 0 ? 0.0 : lower_quantile((double) k, (double) (n - k) + 1.0, alpha / 2.0);
-	*upper = k == n ? 1.0 : 1.0 - lower_quantile((double) (n - k), (double) k + 1.0, alpha / 2.0);
+	/* lower: Beta(k, n-k+1) quantile at alpha/2; upper: Beta(k+1, n-k) quantile at 1 - alpha/2, found from
+	 * its upper tail alpha/2 */
+	*lower = k == 0 ? 0.0 : beta_quantile((double) k, (double) (n - k) + 1.0, alpha / 2.0, false);
+	*upper = k == n ? 1.0 : beta_quantile((double) k + 1.0, (double) (n - k), alpha / 2.0, true);
 	if (isnan(*lower) || isnan(*upper))
 		return pgs_fail(err, PGS_ERR_INTERNAL, "beta quantile did not converge for %lld of %lld",
 						(long long) k, (long long) n);

@@ -12,6 +12,8 @@ pgs_check_level(double level, pgs_error *err)
 {
 	if (level > 0.0 && level < 1.0)
 		return PGS_OK;
+	if (isnan(level))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "level must be between 0 and 1 (exclusive), got NaN");
 	return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "level must be between 0 and 1 (exclusive), got %g", level);
 }
 

@@ -110,8 +110,10 @@ pgs_roc_bootstrap_create(const pgs_roc_view *view, uint64_t seed, const pgs_allo
 
 	if (view->positives == 0 || view->negatives == 0)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "the bootstrap needs positive and negative cases");
-	if (view->distinct > UINT32_MAX)
-		return pgs_fail(err, PGS_ERR_LIMIT, "too many distinct scores for the bootstrap");
+	/* every replicate draws every case again: beyond 2^31 cases it would run for hours */
+	if (view->positives + view->negatives > INT32_MAX)
+		return pgs_fail(err, PGS_ERR_LIMIT, "the bootstrap of %lld cases would take too long; use the DeLong interval",
+						(long long) (view->positives + view->negatives));
 	b = pgs_alloc(allocator, sizeof *b);
 	if (b == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory for the bootstrap");

@@ -164,14 +164,15 @@ pgs_roc_pairs_add_serialized(pgs_roc_pairs *p, const uint8_t *data, size_t len, 
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "corrupt paired-score state");
 	for (int c = 0; c < 2; c++)
 	{
-		pgs_status	st = reserve(p, c, (int64_t) counts[c], err);
+		pgs_status	st;
 		pgs_keyed  *dst;
 
-		if (st != PGS_OK)
+		if (counts[c] == 0)
+			continue;
+		if ((st = reserve(p, c, (int64_t) counts[c], err)) != PGS_OK)
 			return st;
 		dst = p->cases[c] + p->len[c];
-		if (counts[c] > 0)
-			memcpy(dst, r, counts[c] * sizeof(pgs_keyed));
+		memcpy(dst, r, counts[c] * sizeof(pgs_keyed));
 		for (uint64_t i = 0; i < counts[c]; i++)
 			if (!pgs_key_is_valid(dst[i].key) || !pgs_key_is_valid(dst[i].payload))
 				return pgs_fail(err, PGS_ERR_BAD_DATA, "corrupt paired-score state");

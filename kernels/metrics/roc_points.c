@@ -84,6 +84,8 @@ pgs_roc_operating_point(const pgs_roc_view *view, pgs_roc_target target, double 
 				best;
 	int			r;
 
+	if (isnan(value))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "%s must be between 0 and 1, got NaN", name);
 	if (!(value >= 0.0 && value <= 1.0))
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "%s must be between 0 and 1, got %g", name, value);
 	if (target == PGS_TARGET_SENSITIVITY ? view->positives == 0 : view->negatives == 0)

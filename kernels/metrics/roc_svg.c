@@ -225,6 +225,35 @@ legend_line(char *out, size_t size, const curve_facts *facts)
 		snprintf(out, size, "AUC %.3f (no CI with fewer than 2 cases of a class)", facts->auc);
 }
 
+static void
+counts_line(char *out, size_t size, const curve_facts *facts)
+{
+	snprintf(out, size, "n = %lld, %lld positive, %lld negative",
+			 (long long) (facts->view.positives + facts->view.negatives), (long long) facts->view.positives,
+			 (long long) facts->view.negatives);
+}
+
+/* Characters as displayed: a character reference (&#8211;) or a UTF-8 sequence is one. */
+static size_t
+display_length(const char *text)
+{
+	size_t		n = 0;
+
+	for (const char *c = text; *c; c++)
+	{
+		if (c[0] == '&' && c[1] == '#')
+		{
+			const char *end = strchr(c, ';');
+
+			if (end)
+				c = end;
+		}
+		if (((unsigned char) *c & 0xc0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
 /* The legend box in the lower right of the plot: per curve a swatch, its label and AUC, and its counts. */
 static void
 draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves, const curve_facts *facts,
@@ -240,16 +269,19 @@ draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves
 	char		text[160];
 
 	snprintf(text, sizeof text, "AUC (%g%% CI, DeLong)", 100 * level);
-	widest = strlen(text);
+	widest = display_length(text);
 	for (int i = 0; i < ncurves; i++)
 	{
-		size_t		label_len = curves[i].label ? strlen(curves[i].label) + 2 : 0;
+		size_t		label_len = curves[i].label ? display_length(curves[i].label) + 2 : 0;
 
 		legend_line(text, sizeof text, &facts[i]);
-		if (label_len + strlen(text) > widest)
-			widest = label_len + strlen(text);
+		if (label_len + display_length(text) > widest)
+			widest = label_len + display_length(text);
+		counts_line(text, sizeof text, &facts[i]);
+		if (display_length(text) > widest)
+			widest = display_length(text);
 	}
-	box_w = 34 + char_width * (double) widest;
+	box_w = 42 + char_width * (double) widest;
 	if (box_w > f->side - 16)
 		box_w = f->side - 16;
 	box_h = 12 + line_height * (1 + 2 * ncurves);
@@ -274,10 +306,9 @@ draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves
 		}
 		legend_line(text, sizeof text, &facts[i]);
 		emit(w, "%s</text>\n", text);
-		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">n = %lld, %lld positive, "
-			 "%lld negative</text>\n", bx + 32, y + line_height - 2, (long long) (facts[i].view.positives +
-																		   facts[i].view.negatives),
-			 (long long) facts[i].view.positives, (long long) facts[i].view.negatives);
+		counts_line(text, sizeof text, &facts[i]);
+		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">%s</text>\n", bx + 32,
+			 y + line_height - 2, text);
 	}
 }
 

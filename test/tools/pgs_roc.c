@@ -389,13 +389,62 @@ cmd_floor(const dataset *d, int runs)
 	}
 	fprintf(stderr, "floor: auc %.12f (qsort) %.12f (radix)\n", auc_q, auc_r);
 	printf("%.4f %.4f\n", best_qsort, best_radix);
+	free(items);
+	free(keyed);
+	free(scratch);
+	free(scores);
+	free(labels);
 	return 0;
+}
+
+static void
+free_data(dataset *d)
+{
+	free(d->a);
+	free(d->b);
+	free(d->labels);
+}
+
+/* Commands over a DATA file; -1 for an unknown command or wrong arguments. */
+static int
+run_on_data(const char *cmd, dataset *d, int argc, char **argv)
+{
+	if (strcmp(cmd, "summary") == 0)
+		return cmd_summary(d, argc > 3 ? strtod(argv[3], NULL) : 0.95);
+	if (strcmp(cmd, "curve") == 0)
+		return cmd_curve(d);
+	if (strcmp(cmd, "point") == 0 && argc == 5)
+		return cmd_point(d, argv[3], argv[4], false);
+	if (strcmp(cmd, "confusion") == 0 && argc == 4)
+		return cmd_point(d, NULL, argv[3], true);
+	if (strcmp(cmd, "bootstrap") == 0 && argc == 6)
+		return cmd_bootstrap(d, atoi(argv[3]), strtoull(argv[4], NULL, 10), strtod(argv[5], NULL));
+	if (strcmp(cmd, "svg") == 0)
+		return cmd_svg(d, argc - 3, argv + 3);
+	if (strcmp(cmd, "bench") == 0 && argc == 4)
+		return cmd_bench(d, atoi(argv[3]));
+	if (strcmp(cmd, "floor") == 0 && argc == 4)
+		return cmd_floor(d, atoi(argv[3]));
+	if (strcmp(cmd, "encode") == 0 && argc == 4)
+	{
+		size_t		len;
+		uint8_t    *data = encode(d, &len);
+		FILE	   *f = fopen(argv[3], "wb");
+
+		if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+			die("cannot write output");
+		free(data);
+		return 0;
+	}
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
+	dataset		d;
+	int			rc;
 
 	if (strcmp(cmd, "cp") == 0 || strcmp(cmd, "betainc") == 0 || strcmp(cmd, "betainv") == 0 ||
 		strcmp(cmd, "normq") == 0)
@@ -405,43 +454,13 @@ main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (strcmp(cmd, "compare") == 0)
+	d = read_data(argv[2], strcmp(cmd, "compare") == 0);
+	rc = strcmp(cmd, "compare") == 0 ? cmd_compare(&d) : run_on_data(cmd, &d, argc, argv);
+	free_data(&d);
+	if (rc < 0)
 	{
-		dataset		d = read_data(argv[2], true);
-
-		return cmd_compare(&d);
+		fputs(usage, stderr);
+		return 2;
 	}
-	{
-		dataset		d = read_data(argv[2], false);
-
-		if (strcmp(cmd, "summary") == 0)
-			return cmd_summary(&d, argc > 3 ? strtod(argv[3], NULL) : 0.95);
-		if (strcmp(cmd, "curve") == 0)
-			return cmd_curve(&d);
-		if (strcmp(cmd, "point") == 0 && argc == 5)
-			return cmd_point(&d, argv[3], argv[4], false);
-		if (strcmp(cmd, "confusion") == 0 && argc == 4)
-			return cmd_point(&d, NULL, argv[3], true);
-		if (strcmp(cmd, "bootstrap") == 0 && argc == 6)
-			return cmd_bootstrap(&d, atoi(argv[3]), strtoull(argv[4], NULL, 10), strtod(argv[5], NULL));
-		if (strcmp(cmd, "svg") == 0)
-			return cmd_svg(&d, argc - 3, argv + 3);
-		if (strcmp(cmd, "bench") == 0 && argc == 4)
-			return cmd_bench(&d, atoi(argv[3]));
-		if (strcmp(cmd, "floor") == 0 && argc == 4)
-			return cmd_floor(&d, atoi(argv[3]));
-		if (strcmp(cmd, "encode") == 0 && argc == 4)
-		{
-			size_t		len;
-			uint8_t    *data = encode(&d, &len);
-			FILE	   *f = fopen(argv[3], "wb");
-
-			if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-				die("cannot write output");
-			free(data);
-			return 0;
-		}
-	}
-	fputs(usage, stderr);
-	return 2;
+	return rc;
 }
