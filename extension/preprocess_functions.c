@@ -33,7 +33,7 @@ tensor_to_npy(const pgs_tensor *tensor)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("result would exceed the 1 GB limit of a bytea value")));
 	pgscreen_check(st, &err, "could not write NPY tensor");
-	return pgscreen_bytea_result(npy, len);
+	return pgscreen_bytea_result(&file, npy, len);
 }
 
 /* A wrong argument: the kernel's message is the whole story. */

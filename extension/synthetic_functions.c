@@ -26,7 +26,7 @@ synthetic_jpeg(int64 seed, int grade, int size, pgs_synthetic_fundus_truth *trut
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_synthetic_fundus(seed, grade, size, &file.base, &jpeg, &len, truth, &err),
 				   &err, "could not make a synthetic fundus photograph");
-	return pgscreen_bytea_result(jpeg, len);
+	return pgscreen_bytea_result(&file, jpeg, len);
 }
 
 /* synthetic_fundus(seed, grade, size): a JPEG fundus photograph of a synthetic eye. */
