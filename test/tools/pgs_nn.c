@@ -1,0 +1,497 @@
+/* Command-line face of the network engine for oracles and benchmarks: run, train a few steps, time. */
+#include "../../kernels/device/cuda_module.h"
+#include "../../kernels/device/ops.h"
+#include "../../kernels/image/npy.h"
+#include "../../kernels/nn/cpu_parallel.h"
+#include "../../kernels/nn/gemm.h"
+#include "../../kernels/nn/net.h"
+#include "../../kernels/nn/npz.h"
+#include "../../kernels/nn/optimizer.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *usage =
+	"usage: pgs_nn run    [network options] --weights W.npz --images X.npy [--targets T.npy | --labels L.npy]\n"
+	"                     [--mode train|infer] [--steps K] [optimizer options] --out DIR\n"
+	"       pgs_nn bench  [network options] --batch N [--mode train|infer] [--iterations K]\n"
+	"       pgs_nn export [network options] --seed S --out W.npz\n"
+	"network options: --arch inception_v3|small_cnn --head sigmoid|softmax --outputs K --aux\n"
+	"                 --size H W --dropout P --device cpu|cuda --threads N --gemm auto|plain|openblas\n"
+	"optimizer options: --optimizer sgd|rmsprop|adam --lr X --momentum X --[no-]nesterov --rho X --eps X\n"
+	"                 --rmsprop-style tf|torch --weight-decay X --decay-all --clip X\n";
+
+static void
+die(const char *what, const pgs_error *err)
+{
+	fprintf(stderr, "pgs_nn: %s: %s\n", what, err ? err->message : "");
+	exit(1);
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *buf;
+	long		n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+	{
+		fprintf(stderr, "pgs_nn: cannot read %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	buf = malloc((size_t) n + 1);
+	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
+	{
+		fprintf(stderr, "pgs_nn: cannot read %s\n", path);
+		exit(1);
+	}
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+	{
+		fprintf(stderr, "pgs_nn: cannot write %s\n", path);
+		exit(1);
+	}
+}
+
+static float *
+read_npy_f32(const char *path, int64_t *numel)
+{
+	size_t		len;
+	uint8_t    *buf = read_file(path, &len);
+	pgs_tensor	t;
+	pgs_error	err;
+
+	if (pgs_npy_read(buf, len, &pgs_malloc_allocator, &t, &err) != PGS_OK)
+		die(path, &err);
+	if (t.dtype != PGS_DTYPE_F32)
+	{
+		fprintf(stderr, "pgs_nn: %s must be float32\n", path);
+		exit(1);
+	}
+	free(buf);
+	*numel = pgs_tensor_numel(&t);
+	return t.data;
+}
+
+static void
+write_npy_f32(const char *path, const float *data, int ndim, const int64_t *shape)
+{
+	pgs_tensor	t = {PGS_DTYPE_F32, ndim, {0}, (void *) data};
+	uint8_t    *npy;
+	size_t		len;
+	pgs_error	err;
+
+	memcpy(t.shape, shape, (size_t) ndim * sizeof(int64_t));
+	if (pgs_npy_write(&t, &pgs_malloc_allocator, &npy, &len, &err) != PGS_OK)
+		die(path, &err);
+	write_file(path, npy, len);
+	free(npy);
+}
+
+typedef struct options
+{
+	pgs_net_config net;
+	pgs_optimizer_config opt;
+	const char *device;
+	int			threads;
+	const char *weights;
+	const char *images;
+	const char *targets;
+	const char *labels;
+	const char *out;
+	pgs_net_mode mode;
+	int			steps;
+	int			batch;
+	int			iterations;
+	uint64_t	seed;
+} options;
+
+static void
+parse(int argc, char **argv, options *o)
+{
+	pgs_error	err;
+	pgs_arch	arch = PGS_ARCH_INCEPTION_V3;
+	pgs_optimizer_kind kind = PGS_OPTIMIZER_SGD;
+
+	/* The architecture and optimiser come first: their defaults depend on them. */
+	for (int i = 2; i + 1 < argc; i++)
+	{
+		if (strcmp(argv[i], "--arch") == 0 && pgs_arch_parse(argv[i + 1], &arch, &err) != PGS_OK)
+			die("--arch", &err);
+		if (strcmp(argv[i], "--optimizer") == 0 && pgs_optimizer_kind_parse(argv[i + 1], &kind, &err) != PGS_OK)
+			die("--optimizer", &err);
+	}
+	memset(o, 0, sizeof(*o));
+	pgs_net_config_defaults(&o->net, arch);
+	pgs_optimizer_config_defaults(&o->opt, kind);
+	o->device = "cpu";
+	o->mode = PGS_NET_TRAIN;
+	o->batch = 1;
+	o->iterations = 3;
+	for (int i = 2; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool		used = true;
+
+		if (strcmp(a, "--aux") == 0)
+			o->net.aux_logits = true;
+		else if (strcmp(a, "--nesterov") == 0)
+			o->opt.nesterov = true;
+		else if (strcmp(a, "--no-nesterov") == 0)
+			o->opt.nesterov = false;
+		else if (strcmp(a, "--decay-all") == 0)
+			o->opt.decay_all = true;
+		else if (v == NULL)
+			used = false;
+		else if (strcmp(a, "--arch") == 0 || strcmp(a, "--optimizer") == 0)
+			;
+		else if (strcmp(a, "--head") == 0)
+		{
+			if (pgs_head_parse(v, &o->net.head, &err) != PGS_OK)
+				die("--head", &err);
+		}
+		else if (strcmp(a, "--outputs") == 0)
+			o->net.outputs = atoi(v);
+		else if (strcmp(a, "--size") == 0 && i + 2 < argc)
+		{
+			o->net.in_height = atoi(v);
+			o->net.in_width = atoi(argv[++i + 1]);
+		}
+		else if (strcmp(a, "--dropout") == 0)
+			o->net.dropout = (float) atof(v);
+		else if (strcmp(a, "--device") == 0)
+			o->device = v;
+		else if (strcmp(a, "--threads") == 0)
+			o->threads = atoi(v);
+		else if (strcmp(a, "--gemm") == 0)
+			pgs_gemm_use(strcmp(v, "plain") == 0 ? PGS_GEMM_PLAIN : strcmp(v, "openblas") == 0 ? PGS_GEMM_OPENBLAS
+						 : PGS_GEMM_AUTO);
+		else if (strcmp(a, "--weights") == 0)
+			o->weights = v;
+		else if (strcmp(a, "--images") == 0)
+			o->images = v;
+		else if (strcmp(a, "--targets") == 0)
+			o->targets = v;
+		else if (strcmp(a, "--labels") == 0)
+			o->labels = v;
+		else if (strcmp(a, "--out") == 0)
+			o->out = v;
+		else if (strcmp(a, "--mode") == 0)
+			o->mode = strcmp(v, "infer") == 0 ? PGS_NET_INFER : PGS_NET_TRAIN;
+		else if (strcmp(a, "--steps") == 0)
+			o->steps = atoi(v);
+		else if (strcmp(a, "--batch") == 0)
+			o->batch = atoi(v);
+		else if (strcmp(a, "--iterations") == 0)
+			o->iterations = atoi(v);
+		else if (strcmp(a, "--seed") == 0)
+			o->seed = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--lr") == 0)
+			o->opt.lr = (float) atof(v);
+		else if (strcmp(a, "--momentum") == 0)
+			o->opt.momentum = (float) atof(v);
+		else if (strcmp(a, "--rho") == 0)
+			o->opt.rho = (float) atof(v);
+		else if (strcmp(a, "--eps") == 0)
+			o->opt.eps = (float) atof(v);
+		else if (strcmp(a, "--rmsprop-style") == 0)
+			o->opt.rmsprop_style = strcmp(v, "torch") == 0 ? PGS_RMSPROP_TORCH : PGS_RMSPROP_TF;
+		else if (strcmp(a, "--weight-decay") == 0)
+			o->opt.weight_decay = (float) atof(v);
+		else if (strcmp(a, "--clip") == 0)
+			o->opt.clip_norm = (float) atof(v);
+		else
+			used = false;
+		if (!used)
+		{
+			fprintf(stderr, "pgs_nn: unknown option %s\n%s", a, usage);
+			exit(2);
+		}
+		if (strcmp(a, "--aux") != 0 && strcmp(a, "--nesterov") != 0 && strcmp(a, "--no-nesterov") != 0 &&
+			strcmp(a, "--decay-all") != 0)
+			i++;
+	}
+}
+
+/* The CPU, or GPU 0 through the CUDA module ($PGS_CUDA_MODULE, default ./pgscreen_cuda.so). */
+static const pgs_ops *
+open_device(const options *o)
+{
+	const char *path = getenv("PGS_CUDA_MODULE") ? getenv("PGS_CUDA_MODULE") : "./pgscreen_cuda.so";
+	pgs_device_options dev = {o->threads, (size_t) 1 << 30, false, true};
+	const pgs_ops *ops = pgs_cpu_ops();
+	pgs_error	err;
+
+	if (strcmp(o->device, "cuda") == 0)
+	{
+		void	   *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		pgs_cuda_module_entry_fn entry = handle ? (pgs_cuda_module_entry_fn) dlsym(handle, PGS_CUDA_MODULE_ENTRY) : NULL;
+		const pgs_cuda_module *module = entry ? entry(PGS_CUDA_MODULE_ABI) : NULL;
+
+		if (module == NULL)
+		{
+			fprintf(stderr, "pgs_nn: cannot load the CUDA module %s\n", path);
+			exit(1);
+		}
+		if (module->open_device(0, &ops, &err) != PGS_OK)
+			die("cannot open GPU 0", &err);
+	}
+	if (ops->configure(ops->ctx, &dev, &err) != PGS_OK)
+		die("configure", &err);
+	return ops;
+}
+
+static pgs_net *
+build(const options *o, const pgs_ops *ops)
+{
+	pgs_net    *net;
+	pgs_error	err;
+
+	if (pgs_net_create(ops, &o->net, &net, &err) != PGS_OK)
+		die("cannot build the network", &err);
+	if (o->weights != NULL)
+	{
+		size_t		len;
+		uint8_t    *npz = read_file(o->weights, &len);
+		pgs_npz_report report;
+
+		if (pgs_npz_import(net, npz, len, PGS_NPZ_EXACT, &report, &err) != PGS_OK)
+			die(o->weights, &err);
+		free(npz);
+	}
+	else if (pgs_net_init_weights(net, o->seed, &err) != PGS_OK)
+		die("init", &err);
+	return net;
+}
+
+static void
+write_gradients(pgs_net *net, const char *dir)
+{
+	char		path[1024];
+	float	   *grads = malloc(pgs_net_param_count(net) * sizeof(float));
+	pgs_error	err;
+	const pgs_ops *ops = pgs_net_get_ops(net);
+
+	if (ops->download(ops->ctx, grads, pgs_net_grads(net), pgs_net_param_count(net) * sizeof(float), &err) != PGS_OK)
+		die("download", &err);
+	snprintf(path, sizeof(path), "%s/grad", dir);
+	mkdir(path, 0755);
+	for (int i = 0; i < pgs_net_tensor_count(net); i++)
+	{
+		const pgs_net_tensor *t = pgs_net_get_tensor(net, i);
+
+		if (t->is_buffer)
+			continue;
+		snprintf(path, sizeof(path), "%s/grad/%s.npy", dir, t->name);
+		write_npy_f32(path, grads + t->offset, t->ndim, t->shape);
+	}
+	free(grads);
+}
+
+/*
+ * run: forward (and in training: loss, backward, then --steps optimiser steps, recording the loss before
+ * each) and write logits.npy, losses.npy (one per step) and grad/<name>.npy of the first backward into DIR.
+ */
+static int
+command_run(const options *o)
+{
+	const pgs_ops *ops = open_device(o);
+	pgs_net    *net = build(o, ops);
+	int64_t		numel,
+				n_targets = 0;
+	float	   *images,
+			   *targets = NULL;
+	int32_t    *labels = NULL;
+	int			batch,
+				k = o->net.outputs;
+	float	   *logits;
+	float	   *losses = calloc((size_t) o->steps + 1, sizeof(float));
+	pgs_optimizer *opt = NULL;
+	pgs_error	err;
+	char		path[1024];
+	int64_t		shape[2];
+
+	if (o->images == NULL || o->out == NULL)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	mkdir(o->out, 0755);
+	images = read_npy_f32(o->images, &numel);
+	batch = (int) (numel / ((int64_t) o->net.in_channels * o->net.in_height * o->net.in_width));
+	if (o->targets)
+		targets = read_npy_f32(o->targets, &n_targets);
+	if (o->labels)
+	{
+		float	   *f = read_npy_f32(o->labels, &n_targets);
+
+		labels = malloc((size_t) n_targets * sizeof(int32_t));
+		for (int64_t i = 0; i < n_targets; i++)
+			labels[i] = (int32_t) f[i];
+		free(f);
+	}
+	logits = malloc((size_t) batch * k * sizeof(float));
+	if (o->mode == PGS_NET_INFER)
+	{
+		if (pgs_net_forward(net, batch, images, PGS_NET_INFER, &err) != PGS_OK ||
+			pgs_net_logits(net, logits, NULL, &err) != PGS_OK)
+			die("forward", &err);
+	}
+	else
+	{
+		if (o->steps > 0 && pgs_optimizer_create(net, &o->opt, &opt, &err) != PGS_OK)
+			die("optimizer", &err);
+		for (int step = 0; step <= o->steps; step++)
+		{
+			pgs_net_loss loss;
+
+			if (pgs_net_zero_grads(net, &err) != PGS_OK ||
+				pgs_net_forward(net, batch, images, PGS_NET_TRAIN, &err) != PGS_OK ||
+				(step == 0 && pgs_net_logits(net, logits, NULL, &err) != PGS_OK) ||
+				pgs_net_backward(net, targets, labels, 0.4f, &loss, &err) != PGS_OK)
+				die("training step", &err);
+			losses[step] = (float) loss.loss;
+			if (step == 0)
+				write_gradients(net, o->out);
+			if (step < o->steps && pgs_optimizer_step(opt, NULL, &err) != PGS_OK)
+				die("optimizer step", &err);
+		}
+		shape[0] = o->steps + 1;
+		snprintf(path, sizeof(path), "%s/losses.npy", o->out);
+		write_npy_f32(path, losses, 1, shape);
+	}
+	shape[0] = batch;
+	shape[1] = k;
+	snprintf(path, sizeof(path), "%s/logits.npy", o->out);
+	write_npy_f32(path, logits, 2, shape);
+	pgs_optimizer_free(opt);
+	pgs_net_free(net);
+	free(images);
+	free(targets);
+	free(labels);
+	free(logits);
+	free(losses);
+	return 0;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* bench: the best of --iterations timed runs after one warm-up; prints images/s and the peak plan size. */
+static int
+command_bench(const options *o)
+{
+	const pgs_ops *ops = open_device(o);
+	pgs_net    *net = build(o, ops);
+	size_t		per_image = (size_t) o->net.in_channels * o->net.in_height * o->net.in_width;
+	float	   *images = malloc((size_t) o->batch * per_image * sizeof(float));
+	float	   *targets = calloc((size_t) o->batch * o->net.outputs, sizeof(float));
+	int32_t    *labels = calloc((size_t) o->batch, sizeof(int32_t));
+	pgs_optimizer *opt = NULL;
+	pgs_error	err;
+	double		best = INFINITY;
+	unsigned long long state = 1;
+
+	for (size_t i = 0; i < (size_t) o->batch * per_image; i++)
+	{
+		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+		images[i] = (float) ((state >> 40) / 16777216.0 * 2.0 - 1.0);
+	}
+	if (o->mode == PGS_NET_TRAIN && pgs_optimizer_create(net, &o->opt, &opt, &err) != PGS_OK)
+		die("optimizer", &err);
+	for (int it = 0; it <= o->iterations; it++)
+	{
+		double		start = now_seconds();
+		pgs_net_loss loss;
+
+		if (pgs_net_forward(net, o->batch, images, o->mode, &err) != PGS_OK)
+			die("forward", &err);
+		if (o->mode == PGS_NET_TRAIN &&
+			(pgs_net_zero_grads(net, &err) != PGS_OK ||
+			 pgs_net_backward(net, targets, labels, 0.4f, &loss, &err) != PGS_OK ||
+			 pgs_optimizer_step(opt, NULL, &err) != PGS_OK))
+			die("training step", &err);
+		if (o->mode == PGS_NET_INFER && pgs_net_logits(net, targets, NULL, &err) != PGS_OK)
+			die("logits", &err);
+		if (ops->synchronize(ops->ctx, &err) != PGS_OK)
+			die("synchronize", &err);
+		if (it > 0 && now_seconds() - start < best)
+			best = now_seconds() - start;
+	}
+	printf("%s %s batch %d: %.4f s per batch, %.2f images/s, %.0f MiB planned on %s (%s, %d threads)\n",
+		   pgs_arch_name(o->net.arch), o->mode == PGS_NET_TRAIN ? "train" : "infer", o->batch, best,
+		   o->batch / best, pgs_net_planned_bytes(net) / 1048576.0, ops->name,
+		   pgs_gemm_backend_name(pgs_gemm_use(PGS_GEMM_AUTO)), pgs_cpu_thread_count());
+	pgs_optimizer_free(opt);
+	pgs_net_free(net);
+	free(images);
+	free(targets);
+	free(labels);
+	return 0;
+}
+
+/* export: a freshly initialised network's weights as .npz. */
+static int
+command_export(const options *o)
+{
+	pgs_net    *net = build(o, open_device(o));
+	uint8_t    *npz;
+	size_t		len;
+	pgs_error	err;
+
+	if (o->out == NULL)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (pgs_npz_export(net, false, &pgs_malloc_allocator, &npz, &len, &err) != PGS_OK)
+		die("export", &err);
+	write_file(o->out, npz, len);
+	free(npz);
+	pgs_net_free(net);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	options		o;
+
+	if (argc < 2)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	parse(argc, argv, &o);
+	if (strcmp(argv[1], "run") == 0)
+		return command_run(&o);
+	if (strcmp(argv[1], "bench") == 0)
+		return command_bench(&o);
+	if (strcmp(argv[1], "export") == 0)
+		return command_export(&o);
+	fputs(usage, stderr);
+	return 2;
+}
