@@ -84,9 +84,8 @@ pgscreen_job_load(JobRun *run, const char *query, const char *what, pgs_data_cac
 	SPIParseOpenOptions open_options = {0};
 	pgs_error	err;
 
-	StartTransactionCommand();
+	pgscreen_worker_xact_begin();
 	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
 	portal = SPI_cursor_parse_open(NULL, query, &open_options);
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "pgscreen job row", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -141,8 +140,7 @@ pgscreen_job_load(JobRun *run, const char *query, const char *what, pgs_data_cac
 		}
 	}
 	SPI_cursor_close(portal);
-	PopActiveSnapshot();
 	SPI_finish();
-	CommitTransactionCommand();
+	pgscreen_worker_xact_commit();
 	pfree(image);
 }

@@ -19,6 +19,8 @@ typedef struct JobRun
 
 	pgs_data_cache training;
 	pgs_data_cache validation;
+	struct pgs_trainer *trainer;
+	const char *device;			/* the device the job runs on: "cpu", "cuda:0" */
 
 	/* progress, written to screen.jobs by pgscreen_job_write_progress */
 	const char *phase;
@@ -49,8 +51,14 @@ extern void pgscreen_job_write_progress(JobRun *run, bool in_transaction);
 /* Read a query into a cache (extension/job_data.c). */
 extern void pgscreen_job_load(JobRun *run, const char *query, const char *what, pgs_data_cache *cache);
 
-/* Load the data and train, checkpointing every epoch, until early stopping or max_epochs; saves the model. */
+/*
+ * Load the data and train, checkpointing every epoch, until early stopping or max_epochs; then store the
+ * best model and mark the job succeeded in one transaction. Returns the model's id.
+ */
 extern int64 pgscreen_job_train(JobRun *run);
+
+/* After each batch: fail with 57014 if the job was cancelled, and write progress if it is due. */
+extern void pgscreen_job_batch_done(JobRun *run);
 
 /* Free the job's memory and device resources (safe after an error; extension/job_training.c). */
 extern void pgscreen_job_release(JobRun *run);

@@ -19,9 +19,23 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+/*
+ * Progress is a committed row update, so any session sees it. A transaction that only reports progress need
+ * not be durable (a crash loses at most a progress tick), so it skips the WAL flush wait; transactions that
+ * log an epoch or end the job stay synchronous.
+ */
+static void
+progress_commit_without_flush(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+							 false);
+}
+
+/* now() of a worker's transaction is its statement start time, which only a client backend sets by itself. */
 void
 pgscreen_worker_xact_begin(void)
 {
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
@@ -60,6 +74,29 @@ pgscreen_job_check_cancel(JobRun *run)
 				 errmsg("job " INT64_FORMAT " was cancelled", run->identity.job_id)));
 }
 
+#define PROGRESS_INTERVAL_MS 100
+
+void
+pgscreen_job_batch_done(JobRun *run)
+{
+	JobRow		row;
+
+	CHECK_FOR_INTERRUPTS();
+	pgscreen_worker_xact_begin();
+	progress_commit_without_flush();
+	if (TimestampDifferenceExceeds(run->last_progress_write, GetCurrentTimestamp(), PROGRESS_INTERVAL_MS))
+		pgscreen_job_write_progress(run, true);
+	if (!pgscreen_job_fetch(run->identity.job_id, false, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " was deleted while running", run->identity.job_id)));
+	pgscreen_worker_xact_commit();
+	if (row.cancel_requested)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("job " INT64_FORMAT " was cancelled", run->identity.job_id)));
+}
+
 static Datum
 nullable_float(double v, char *null)
 {
@@ -67,18 +104,15 @@ nullable_float(double v, char *null)
 	return Float8GetDatum(isfinite(v) ? v : 0);
 }
 
-/*
- * Progress is a committed row update, so any session sees it. Commits here need not be durable (a crash
- * loses at most a progress tick, never a checkpoint), so they skip the WAL flush wait.
- */
+/* Progress columns of the job row (own transaction unless in_transaction). */
 void
 pgscreen_job_write_progress(JobRun *run, bool in_transaction)
 {
 	CatalogAccess access;
-	Oid			types[12] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	INT4OID, FLOAT8OID, INT4OID, INT8OID};
-	Datum		values[12];
-	char		nulls[13] = "            ";
+	Oid			types[13] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	INT4OID, FLOAT8OID, INT4OID, INT8OID, INT8OID};
+	Datum		values[13];
+	char		nulls[14] = "             ";
 	double		remaining_s = NAN;
 
 	if (run->images_per_second > 0 && run->steps_per_epoch > 0)
@@ -104,18 +138,22 @@ pgscreen_job_write_progress(JobRun *run, bool in_transaction)
 	nulls[10] = run->last_checkpoint_epoch > 0 ? ' ' : 'n';
 	values[11] = Int64GetDatum(run->training.count);
 	nulls[11] = run->training.count > 0 ? ' ' : 'n';
+	values[12] = Int64GetDatum(run->validation.count);
+	nulls[12] = run->validation.count > 0 ? ' ' : 'n';
 
 	if (!in_transaction)
+	{
 		pgscreen_worker_xact_begin();
-	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
-							 false);
+		progress_commit_without_flush();
+	}
 	pgscreen_catalog_enter(&access);
 	SPI_connect();
 	if (SPI_execute_with_args("UPDATE screen.jobs SET phase = $2, epoch = $3, step = $4, steps_per_epoch = $5, "
 							  "images_per_second = $6, loss = $7, best_validation_auc = $8, best_epoch = $9, "
 							  "eta = now() + make_interval(secs => $10), last_checkpoint_epoch = $11, "
-							  "training_rows = coalesce($12, training_rows), updated_at = now() WHERE id = $1",
-							  12, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+							  "training_rows = coalesce($12, training_rows), validation_rows = coalesce($13, validation_rows), "
+							  "updated_at = now() WHERE id = $1",
+							  13, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update the progress of job " INT64_FORMAT, run->identity.job_id);
 	SPI_finish();
 	pgscreen_catalog_leave(&access);
@@ -137,6 +175,7 @@ claim_job(JobRun *run)
 	bool		claimed = false;
 
 	/* train() wrote the job directory before committing: wait for its transaction to end. */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (TransactionIdIsValid(run->identity.creating_xid) &&
 		!TransactionIdIsCurrentTransactionId(run->identity.creating_xid))
@@ -211,14 +250,6 @@ run_claimed_job(JobRun *run)
 	PG_TRY();
 	{
 		model_id = pgscreen_job_train(run);
-		pgscreen_worker_xact_begin();
-		{
-			JobTransition detail = {0};
-
-			detail.model_id = model_id;
-			pgscreen_job_transition(run->identity.job_id, PGS_JOB_SUCCEED, &detail);
-		}
-		pgscreen_worker_xact_commit();
 		ereport(LOG, (errmsg("pgscreen job " INT64_FORMAT " succeeded: model " INT64_FORMAT,
 							 run->identity.job_id, model_id)));
 	}

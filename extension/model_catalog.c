@@ -94,7 +94,8 @@ lookup(const char *sql, int nargs, Oid *types, Datum *values)
 	ModelRef   *m = NULL;
 
 	SPI_connect();
-	if (SPI_execute_with_args(sql, nargs, types, values, NULL, false, 1) != SPI_OK_SELECT)
+	/* Read-only: predict() runs in parallel workers, where a read-write SPI query is not allowed. */
+	if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up a model");
 	if (SPI_processed == 1)
 		m = model_from_row(caller);

@@ -32,10 +32,10 @@ int64
 pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights_len)
 {
 	CatalogAccess access;
-	Oid			types[18] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID};
-	Datum		values[18];
-	char		nulls[19] = "                  ";
+	Oid			types[19] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT4OID, INT4OID, INT4OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8ARRAYOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[19];
+	char		nulls[20] = "                   ";
 	bool		network = m->kind == MODEL_NETWORK;
 	bool		isnull;
 	int64		id;
@@ -73,6 +73,7 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 	values[16] = text_or_null(m->metrics_json, &nulls[16]);
 	values[17] = Int64GetDatum((int64) weights_len);
 	nulls[17] = weights ? ' ' : 'n';
+	values[18] = text_or_null(m->device, &nulls[18]);
 
 	pgscreen_catalog_enter(&access);
 	SPI_connect();
@@ -88,9 +89,9 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 							  "$2::regrole, $3, $4, $5, $6, $7, $8::jsonb, $9, "
 							  "$10::jsonb || jsonb_build_object('software', jsonb_build_object("
 							  "'pgscreen', (SELECT extversion FROM pg_extension WHERE extname = 'pgscreen'), "
-							  "'postgresql', current_setting('server_version'))), "
+							  "'postgresql', current_setting('server_version'), 'device', $19)), "
 							  "$11, $12, $13, $14, $15, $16, $17::jsonb, $18 RETURNING id",
-							  18, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+							  19, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the model");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	for (size_t offset = 0, chunk = 0; weights != NULL && offset < weights_len; offset += WEIGHT_CHUNK_BYTES, chunk++)
@@ -122,7 +123,7 @@ pgscreen_model_weights(int64 id)
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT data FROM screen.model_weights WHERE model_id = $1 ORDER BY chunk", 1,
-							  (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 0) != SPI_OK_SELECT)
+							  (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the weights of model " INT64_FORMAT, id);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

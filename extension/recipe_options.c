@@ -4,6 +4,7 @@
 #include "models.h"
 
 #include "common/pg_prng.h"
+#include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -180,10 +181,20 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	pgscreen_check(pgs_recipe_validate(r, &err), &err, "invalid training options");
 }
 
+/* The shortest decimal that reads back as exactly v: 0.9, not 0.90000000000000002. */
+static char *
+shortest(double v)
+{
+	char	   *s = palloc(DOUBLE_SHORTEST_DECIMAL_LEN);
+
+	double_to_shortest_decimal_buf(v, s);
+	return s;
+}
+
 static void
 append_double(StringInfo buf, const char *key, double v)
 {
-	appendStringInfo(buf, ", \"%s\": %.17g", key, v);
+	appendStringInfo(buf, ", \"%s\": %s", key, shortest(v));
 }
 
 static void
@@ -225,10 +236,11 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	appendStringInfo(&buf, ", \"batch_size\": %d, \"max_epochs\": %d", r->batch_size, r->max_epochs);
 	append_double(&buf, "min_auc_gain", r->min_auc_gain);
 	appendStringInfo(&buf, ", \"patience\": %d", r->patience);
-	appendStringInfo(&buf, ", \"augmentation\": {\"enabled\": %s, \"flip\": %s, \"brightness\": %.17g, "
-					 "\"saturation\": [%.17g, %.17g], \"hue\": %.17g, \"contrast\": [%.17g, %.17g]}",
-					 a->enabled ? "true" : "false", a->flip ? "true" : "false", a->brightness,
-					 a->saturation_low, a->saturation_high, a->hue, a->contrast_low, a->contrast_high);
+	appendStringInfo(&buf, ", \"augmentation\": {\"enabled\": %s, \"flip\": %s, \"brightness\": %s, "
+					 "\"saturation\": [%s, %s], \"hue\": %s, \"contrast\": [%s, %s]}",
+					 a->enabled ? "true" : "false", a->flip ? "true" : "false", shortest(a->brightness),
+					 shortest(a->saturation_low), shortest(a->saturation_high), shortest(a->hue),
+					 shortest(a->contrast_low), shortest(a->contrast_high));
 	append_string(&buf, "normalisation", pgs_recipe_normalisation_name(r->normalisation));
 	if (r->preprocess == PGS_RECIPE_PREPROCESS_NONE)
 		appendStringInfoString(&buf, ", \"preprocess\": null");

@@ -703,3 +703,75 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.wait(bigint, interval) IS
 'Block until the job has ended (succeeded, failed or cancelled) or the timeout (NULL: none) has passed, and return its state. Cancellable.';
+
+CREATE FUNCTION screen.predict(model text, input bytea)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pgscreen_predict'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.predict(text, bytea) IS
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "name" (latest version) or "name:version"; an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+
+CREATE FUNCTION screen.score(model text, query text, options jsonb DEFAULT '{}')
+RETURNS TABLE (id bigint, score float8)
+AS 'MODULE_PATHNAME', 'pgscreen_score'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.score(text, text, jsonb) IS
+'Score the (id, input) rows of a query in batches through the device, as predict() would one by one. Options: batch_size (default 32), progress (seconds between NOTICEs, default 10; 0 for none). Cancellable between batches.';
+
+CREATE FUNCTION screen.threshold(model text, operating_point text DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pgscreen_threshold'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.threshold(text, text) IS
+'The threshold of an operating point stored with the model (NULL: its only one).';
+
+CREATE FUNCTION screen.classify(model text, input bytea, operating_point text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgscreen_classify'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.classify(text, bytea, text) IS
+'Referable or not: predict(model, input) >= the threshold of the named operating point stored with the model (NULL: its only one). NULL model or input gives NULL.';
+
+CREATE FUNCTION screen.set_operating_point(model text, operating_point text, threshold float8)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgscreen_set_operating_point'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.set_operating_point(text, text, float8) IS
+'Store a threshold under a name with the model, e.g. the high-sensitivity point chosen with screen.operating_point() on a tuning set. Replaces a point of the same name. Allowed to roles with the privileges of the model''s owner.';
+
+CREATE FUNCTION screen.ensemble(name text, members text[])
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_ensemble'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.ensemble(text, text[]) IS
+'Create a model that averages the sigmoid outputs of two or more networks (the published recipe used 10), usable wherever a model is. Members are fixed versions; returns the new model''s id.';
+
+CREATE FUNCTION screen.create_model(name text, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_create_model'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.create_model(text, jsonb) IS
+'Create an untrained network from training options (architecture, input_size, normalisation, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
+
+CREATE FUNCTION screen.import_weights(name text, weights bytea, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_weights'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_weights(text, bytea, jsonb) IS
+'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalisation and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
+
+CREATE FUNCTION screen.export_weights(model text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_weights'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_weights(text) IS
+'The weights of a network as .npz with torchvision''s tensor names, which numpy.load and PyTorch''s load_state_dict read.';

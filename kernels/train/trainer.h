@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/alloc.h"
 #include "../common/status.h"
 #include "../device/ops.h"
 #include "data_cache.h"
@@ -59,13 +60,28 @@ typedef struct pgs_validation
 pgs_status	pgs_trainer_validate(pgs_trainer *trainer, pgs_validation *result, pgs_error *err);
 
 /*
- * Resume state: the epochs done and the early-stopping record, kept with the weights, batch-norm statistics
- * and optimiser state in one checkpoint file written atomically (a temporary file, fsync, rename).
+ * Resume state: the epochs done and the early-stopping record, kept with the weights, batch-norm statistics,
+ * optimiser state and dropout stream in one checkpoint (the engine's model file), written atomically.
  */
+/* One epoch's row of the training log, kept in the checkpoint too so a crash cannot lose it. */
+typedef struct pgs_epoch_record
+{
+	double		loss;
+	double		validation_loss;
+	double		auc;
+	double		auc_lower;
+	double		auc_upper;
+	double		learning_rate;
+	double		seconds;
+	double		images_per_second;
+	bool		improved;
+} pgs_epoch_record;
+
 typedef struct pgs_trainer_progress
 {
 	int			epochs_done;
 	pgs_early_stopping early_stopping;
+	pgs_epoch_record last_epoch;	/* of epoch epochs_done */
 } pgs_trainer_progress;
 
 pgs_status	pgs_trainer_write_checkpoint(pgs_trainer *trainer, const pgs_trainer_progress *progress,
@@ -73,6 +89,14 @@ pgs_status	pgs_trainer_write_checkpoint(pgs_trainer *trainer, const pgs_trainer_
 /* Restore a checkpoint written for the same recipe and data; PGS_ERR_BAD_DATA when it does not match. */
 pgs_status	pgs_trainer_read_checkpoint(pgs_trainer *trainer, const char *path, pgs_trainer_progress *progress,
 										pgs_error *err);
+
+/* The current weights as a stored model (kernels/train/stored_model.h), from `allocator`. */
+pgs_status	pgs_trainer_export_model(pgs_trainer *trainer, const pgs_allocator *allocator, uint8_t **out,
+									 size_t *len, pgs_error *err);
+
+/* Start from stored weights: a pretrained model's (head may differ) or this job's best checkpoint. */
+pgs_status	pgs_trainer_load_model(pgs_trainer *trainer, const uint8_t *data, size_t len, bool pretrained,
+								   pgs_error *err);
 
 /* Write bytes to path atomically and durably: path.tmp, fsync, rename, fsync of the directory. */
 pgs_status	pgs_write_file_atomically(const char *path, const void *data, size_t len, pgs_error *err);
