@@ -15,8 +15,13 @@ elif [ "${SANITIZE:-1}" = 1 ] && [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/compute
 fi
 rc=0
 for check in build/gpucheck/check_*; do
-	echo "== $check ${sanitizer:+(under compute-sanitizer)}"
-	$sanitizer "$check" || rc=1
+	# Whole-network runs take too long under memcheck; every op they use is checked under it on its own.
+	case "$check" in
+		*_inception) run_with="" ;;
+		*) run_with=$sanitizer ;;
+	esac
+	echo "== $check ${run_with:+(under compute-sanitizer)}"
+	$run_with "$check" || rc=1
 done
 echo "gpucheck: $([ $rc -eq 0 ] && echo 'all checks passed' || echo FAILED)"
 exit $rc

@@ -8,6 +8,8 @@
 
 #include "../device/ops.h"
 
+struct pgs_cuda_nn;
+
 typedef struct pgs_cuda_device
 {
 	int			ordinal;
@@ -15,6 +17,7 @@ typedef struct pgs_cuda_device
 	cudaStream_t stream;
 	cublasHandle_t cublas;
 	cudnnHandle_t cudnn;
+	struct pgs_cuda_nn *nn;		/* the network ops' state (nn_cuda.h), created on first use */
 	pgs_ops		ops;
 } pgs_cuda_device;
 

@@ -5,6 +5,7 @@
 #include "cuda_check.h"
 #include "cuda_device.h"
 #include "prepare_input.h"
+#include "nn_cuda.h"
 
 static pgs_status
 gpu_alloc(void *ctx, size_t bytes, void **out, pgs_error *err)
@@ -115,5 +116,30 @@ pgs_cuda_device_init(pgs_cuda_device *dev, int ordinal, pgs_error *err)
 	dev->ops.synchronize = gpu_synchronize;
 	dev->ops.axpy = gpu_axpy;
 	dev->ops.prepare_input = pgs_cuda_prepare_input;
+	/* the network engine's ops (nn_*.cu) */
+	dev->ops.configure = pgs_gpu_configure;
+	dev->ops.zero = pgs_gpu_zero;
+	dev->ops.fill = pgs_gpu_fill;
+	dev->ops.copy = pgs_gpu_copy;
+	dev->ops.sum_squares = pgs_gpu_sum_squares;
+	dev->ops.conv_workspace = pgs_gpu_conv_workspace;
+	dev->ops.conv_forward = pgs_gpu_conv_forward;
+	dev->ops.conv_backward = pgs_gpu_conv_backward;
+	dev->ops.bn_forward_train = pgs_gpu_bn_forward_train;
+	dev->ops.bn_forward_infer = pgs_gpu_bn_forward_infer;
+	dev->ops.bn_backward = pgs_gpu_bn_backward;
+	dev->ops.relu_forward = pgs_gpu_relu_forward;
+	dev->ops.relu_backward = pgs_gpu_relu_backward;
+	dev->ops.pool_forward = pgs_gpu_pool_forward;
+	dev->ops.pool_backward = pgs_gpu_pool_backward;
+	dev->ops.concat_forward = pgs_gpu_concat_forward;
+	dev->ops.concat_backward = pgs_gpu_concat_backward;
+	dev->ops.dropout_forward = pgs_gpu_dropout_forward;
+	dev->ops.dropout_backward = pgs_gpu_dropout_backward;
+	dev->ops.fc_forward = pgs_gpu_fc_forward;
+	dev->ops.fc_backward = pgs_gpu_fc_backward;
+	dev->ops.sigmoid_bce = pgs_gpu_sigmoid_bce;
+	dev->ops.softmax_ce = pgs_gpu_softmax_ce;
+	dev->ops.optimizer_update = pgs_gpu_optimizer_update;
 	return PGS_OK;
 }
