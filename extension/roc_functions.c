@@ -158,8 +158,8 @@ pgscreen_roc_curve(PG_FUNCTION_ARGS)
 		funcctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 		walk = palloc(sizeof(CurveWalk));
-		/* detoasts into this context, so the bytes live as long as the walk */
-		pgscreen_roc_open(PG_GETARG_DATUM(0), &walk->view);
+		/* a private copy in this context, so the bytes live as long as the walk */
+		pgscreen_roc_open(PointerGetDatum(PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0))), &walk->view);
 		pgs_roc_curve_begin(&walk->curve, &walk->view);
 		funcctx->user_fctx = walk;
 		funcctx->tuple_desc = result_tupdesc(fcinfo, "roc_curve");

@@ -9,8 +9,8 @@
 #include "../kernels/metrics/roc.h"
 
 /*
- * The header of a screen.roc datum, detoasted into the current memory context (which must outlive the view).
- * Corrupt bytes are an error.
+ * The header of a screen.roc datum, detoasted into the current memory context when it is toasted; the view
+ * points into the datum's bytes, which must outlive it. A corrupt header is an error.
  */
 extern void pgscreen_roc_open(Datum datum, pgs_roc_view *view);
 

@@ -84,66 +84,6 @@ pgs_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
 		memcpy(&w, p, sizeof w);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 		w = __builtin_bswap64(w);
-/*
- * The body of pgs_roc_cursor_next (roc.h), inline for the kernels' own loops: with the cursor's fields in
- * registers and no branch on the class of a group, the key and count streams decode in parallel.
- */
-static inline __attribute__((always_inline)) int
-pgs_roc_cursor_step(pgs_roc_cursor *cursor, pgs_roc_group *group)
-{
-	const pgs_roc_view *view = cursor->view;
-	const uint8_t *kp = cursor->key_p,
-			   *cp = cursor->count_p;
-	uint64_t	step,
-				code,
-				key,
-				count,
-				tag,
-				second = 0;
-
-	if (cursor->read == view->distinct)
-		return (kp == view->counts && cp == view->end && cursor->positives == view->positives &&
-				cursor->negatives == view->negatives &&
-				(view->distinct == 0 || (cursor->keys_or & 1))) ? 0 : -1;
-	if ((kp = pgs_varint_get(kp, view->counts, &step)) == NULL ||
-		(cp = pgs_varint_get(cp, view->end, &code)) == NULL)
-		return -1;
-	if (cursor->read == 0)
-	{
-		if (view->shift > 0 && step >> (64 - view->shift) != 0)
-			return -1;			/* the key would not fit 64 bits */
-		key = step;
-	}
-	else if (step == 0 || step > cursor->key)
-		return -1;				/* keys must strictly decrease */
-	else
-		key = cursor->key - step;
-	if (!pgs_key_is_valid(key << view->shift))
-		return -1;
-	count = code >> 2;
-	tag = code & 3;
-	if (tag >= 2)
-	{
-		if (tag == 3 || (cp = pgs_varint_get(cp, view->end, &second)) == NULL || second == 0 ||
-			second > (uint64_t) INT64_MAX)
-			return -1;
-	}
-	group->positives = tag == 1 ? 0 : (int64_t) count;
-	group->negatives = tag == 1 ? (int64_t) count : (int64_t) second;
-	if (count == 0 || group->positives > view->positives - cursor->positives ||
-		group->negatives > view->negatives - cursor->negatives)
-		return -1;
-	cursor->positives += group->positives;
-	cursor->negatives += group->negatives;
-	cursor->keys_or |= key;
-	cursor->key = key;
-	cursor->key_p = kp;
-	cursor->count_p = cp;
-	cursor->read++;
-	group->score = pgs_key_score(key << view->shift);
-	return 1;
-}
-
 #endif
 		stops = ~w & 0x8080808080808080ULL;
 		if (stops != 0)

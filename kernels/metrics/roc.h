@@ -94,9 +94,9 @@ pgs_status	pgs_roc_encode(const pgs_roc_group *groups, int64_t ngroups, int64_t 
 
 /*
  * The builder behind the screen.roc aggregate. Rows are appended to a per-class buffer of keys; a full buffer
- * is radix-sorted and collapsed into a run of (key, count) with ties merged, and runs are merged pairwise
- * like a binary counter, so memory stays near 8 bytes per distinct score (less with ties) and every row is
- * moved O(log n) times. All memory comes from the allocator given at creation (the aggregate's context).
+ * is radix-sorted into a run (the sorted keys, or (key, count) pairs when ties halve them), and encoding merges
+ * all runs in one streaming pass, so memory stays near 8 bytes per case (less with ties) and every row is
+ * sorted once and merged once. All memory comes from the allocator given at creation (the aggregate's context).
  */
 typedef struct pgs_roc_builder pgs_roc_builder;
 

@@ -196,7 +196,7 @@ test_builder_matches_direct_counts(void)
 static void
 test_absorb_and_decode_give_identical_bytes(void)
 {
-	const int	n = 200000;
+	const int	n = 4500000;	/* the negatives fill a 2 Mi-key buffer once in the whole builder */
 	pgs_roc_builder *whole,
 			   *parts[3],
 			   *from_bytes;
@@ -244,6 +244,51 @@ test_absorb_and_decode_give_identical_bytes(void)
 	pgs_roc_builder_free(from_bytes);
 	for (int k = 0; k < 3; k++)
 		pgs_roc_builder_free(parts[k]);
+}
+
+/*
+ * Seventy partial states (a parallel leader combining many workers' results) give seventy runs per class:
+ * past 64 the shortest merge, plain and counted runs mixed, and encoding merges the rest through its heap.
+ */
+static void
+test_many_runs_merge_to_the_same_bytes(void)
+{
+	pgs_roc_builder *whole,
+			   *all;
+	unsigned long long state = 11;
+	uint8_t    *a,
+			   *b;
+	size_t		la,
+				lb;
+
+	CHECK_OK(pgs_roc_builder_create(&pgs_malloc_allocator, &whole, &err), &err);
+	CHECK_OK(pgs_roc_builder_create(&pgs_malloc_allocator, &all, &err), &err);
+	for (int part = 0; part < 70; part++)
+	{
+		pgs_roc_builder *p;
+
+		CHECK_OK(pgs_roc_builder_create(&pgs_malloc_allocator, &p, &err), &err);
+		for (int i = 0; i < 1000 + part * 37; i++)
+		{
+			/* odd parts: heavy ties (counted runs); even parts: nearly continuous (plain runs) */
+			uint64_t	r = unit_random(&state);
+			double		score = part % 2 ? (double) (r % 50) / 50 : (double) (r % 100000) / 100000;
+			bool		label = unit_random(&state) % 3 == 0;
+
+			CHECK_OK(pgs_roc_builder_add(p, score, label, &err), &err);
+			CHECK_OK(pgs_roc_builder_add(whole, score, label, &err), &err);
+		}
+		CHECK_OK(pgs_roc_builder_absorb(all, p, &err), &err);
+		pgs_roc_builder_free(p);
+	}
+	CHECK_OK(pgs_roc_builder_encode(whole, &pgs_malloc_allocator, &a, &la, &err), &err);
+	CHECK_OK(pgs_roc_builder_encode(all, &pgs_malloc_allocator, &b, &lb, &err), &err);
+	CHECK(la == lb && memcmp(a, b, la) == 0);
+	CHECK_OK(pgs_roc_validate(b, lb, &err), &err);
+	free(a);
+	free(b);
+	pgs_roc_builder_free(whole);
+	pgs_roc_builder_free(all);
 }
 
 static void
@@ -502,6 +547,7 @@ main(void)
 	RUN(test_operating_points_and_confusion);
 	RUN(test_builder_matches_direct_counts);
 	RUN(test_absorb_and_decode_give_identical_bytes);
+	RUN(test_many_runs_merge_to_the_same_bytes);
 	RUN(test_bad_scores_and_empty_input);
 	RUN(test_variance_needs_two_cases_per_class);
 	RUN(test_huge_counts_take_the_two_pass_path);
