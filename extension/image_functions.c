@@ -47,9 +47,12 @@ pgscreen_image_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
-/* Decode argument 0 with the frame (arg 1) and scale denominator (arg 2) options into palloc'd memory. */
+/*
+ * Decode argument 0 with the frame (arg 1) and scale denominator (arg 2) options into palloc'd memory;
+ * display asks for what a viewer shows (DICOM: windowed to 8 bits) rather than the stored values.
+ */
 static void
-decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, pgs_image *image)
+decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, bool display, pgs_image *image)
 {
 	bytea	   *img = PG_GETARG_BYTEA_PP(0);
 	pgs_decode_options opts;
@@ -60,6 +63,7 @@ decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, pgs_imag
 	opts.frame = PG_GETARG_INT32(1);
 	opts.scale_denom = PG_GETARG_INT32(2);
 	opts.max_pixels = pgscreen_max_image_pixels;
+	opts.display = display;
 	pgs_error_clear(&err);
 	st = pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts, &allocator->base,
 						  image, &err);
@@ -88,7 +92,7 @@ pgscreen_to_npy(PG_FUNCTION_ARGS)
 
 	pgscreen_allocator_init(&pixels, true);
 	pixels.headroom = PGS_NPY_IMAGE_PREFIX_BYTES;
-	decode_arguments(fcinfo, &pixels, &image);
+	decode_arguments(fcinfo, &pixels, false, &image);
 	pgs_image_as_tensor(&image, &tensor);
 	if (pgs_npy_header_bytes(&tensor, (uint8_t *) image.data - PGS_NPY_IMAGE_PREFIX_BYTES,
 							 PGS_NPY_IMAGE_PREFIX_BYTES) == PGS_NPY_IMAGE_PREFIX_BYTES)
@@ -118,7 +122,7 @@ pgscreen_to_png(PG_FUNCTION_ARGS)
 
 	pgscreen_allocator_init(&pixels, false);
 	pgscreen_allocator_init(&file, true);
-	decode_arguments(fcinfo, &pixels, &image);
+	decode_arguments(fcinfo, &pixels, true, &image);
 	pgs_error_clear(&err);
 	/* Float tensors (normalised network inputs) are shown stretched from their own range to 0–255. */
 	if (image.dtype == PGS_DTYPE_F32)

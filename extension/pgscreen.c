@@ -67,4 +67,6 @@ _PG_init(void)
 	pgscreen_jobs_init();
 
 	MarkGUCPrefixReserved("pgscreen");
+
+	pgscreen_dicom_init();
 }

@@ -4,6 +4,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "../kernels/common/alloc.h"
 #include "../kernels/common/status.h"
 #include "../kernels/device/ops.h"
@@ -48,5 +50,11 @@ extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *da
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
+
+/* DICOM (extension/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
+extern void pgscreen_dicom_init(void);
+
+/* A DICOM bytea argument without its pixels when it is stored out of line (reads only the header slice). */
+extern bytea *pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno);
 
 #endif

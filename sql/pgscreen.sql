@@ -88,6 +88,154 @@ COMMENT ON FUNCTION screen.tensor_info(bytea) IS
 'dtype (uint8, uint16, float32), shape, number of dimensions, data size and memory order of an NPY tensor.';
 
 -------------------------------------------------------------------------------------------------------------
+-- DICOM: inspection, pixels, de-identification (PS3.15 2023b Annex E), synthetic mammograms
+-------------------------------------------------------------------------------------------------------------
+
+-- The COST of these functions (milliseconds of work per call) lets the planner choose parallel plans.
+-- De-identification keys live in a table only members of pgscreen_deid (and superusers) can read: never in a
+-- setting, a log line or a function result. Keys are made inside the server by deid_create_key().
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgscreen_deid') THEN
+        CREATE ROLE pgscreen_deid NOLOGIN;
+    END IF;
+END $$;
+
+CREATE TABLE screen.deid_keys (
+    name text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 63),
+    key bytea NOT NULL CHECK (length(key) BETWEEN 16 AND 64),
+    created timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT current_user);
+REVOKE ALL ON screen.deid_keys FROM PUBLIC;
+GRANT SELECT, INSERT ON screen.deid_keys TO pgscreen_deid;
+-- Keys must survive dump and restore, or every pseudonym would change: pg_dump includes this table's rows.
+SELECT pg_catalog.pg_extension_config_dump('screen.deid_keys', '');
+
+COMMENT ON TABLE screen.deid_keys IS
+'Secret keys for keyed pseudonyms (HMAC-SHA256): readable only by members of pgscreen_deid and superusers.';
+
+-- An optional map from originals to pseudonyms for authorised re-identification, protected like the keys.
+CREATE TABLE screen.deid_map (
+    key_name text NOT NULL,
+    kind text NOT NULL,
+    original text NOT NULL,
+    pseudonym text NOT NULL,
+    recorded timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (key_name, kind, original));
+REVOKE ALL ON screen.deid_map FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON screen.deid_map TO pgscreen_deid;
+SELECT pg_catalog.pg_extension_config_dump('screen.deid_map', '');
+
+COMMENT ON TABLE screen.deid_map IS
+'Originals and their pseudonyms (patient, UIDs, date offsets), filled from screen.dicom_pseudonyms() by members of pgscreen_deid.';
+
+CREATE FUNCTION screen.deid_create_key(name text DEFAULT 'default')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgscreen_deid_create_key'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+REVOKE EXECUTE ON FUNCTION screen.deid_create_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION screen.deid_create_key(text) TO pgscreen_deid;
+
+COMMENT ON FUNCTION screen.deid_create_key(text) IS
+'Create a random 256-bit de-identification key with this name in screen.deid_keys (members of pgscreen_deid). The key never leaves the server; an existing key is never replaced.';
+
+CREATE FUNCTION screen.dicom_json(dcm bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_json'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 1000;
+
+COMMENT ON FUNCTION screen.dicom_json(bytea) IS
+'The data set in the DICOM JSON model (PS3.18 Annex F): tags as keys, vr and Value, person names as Alphabetic components, sequences nested, bulk data (OB, OW, UN, Pixel Data) left out.';
+
+CREATE FUNCTION screen.dicom_value(dcm bytea, tag text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_value'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 200;
+
+COMMENT ON FUNCTION screen.dicom_value(bytea, text) IS
+'One attribute as text (values joined by backslashes), NULL when absent. tag is a keyword (PatientID), (gggg,eeee), or a path such as ReferencedImageSequence[0].ReferencedSOPInstanceUID. Stops parsing before Pixel Data.';
+
+CREATE FUNCTION screen.dicom_pixels(dcm bytea, frame int DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_pixels'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 1000;
+
+COMMENT ON FUNCTION screen.dicom_pixels(bytea, int) IS
+'One frame as an NPY tensor of stored values: uint8, uint16 (unsigned data up to 16 bits), float32 (signed or 32-bit data); colour as H×W×3 RGB. Every transfer syntax: uncompressed, deflated, RLE, JPEG, JPEG-LS, JPEG 2000.';
+
+CREATE FUNCTION screen.dicom_anonymize(dcm bytea, options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_anonymize'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+COST 2000;
+
+COMMENT ON FUNCTION screen.dicom_anonymize(bytea, jsonb) IS
+'De-identify with the DICOM PS3.15 2023b Basic Application Level Confidentiality Profile and the options given (retain_*, clean_*, retain_longitudinal, keep, burned_in_annotation, modalities, key). Pseudonyms and UIDs are keyed (HMAC-SHA256, screen.deid_keys); NULL when the object is quarantined.';
+
+CREATE FUNCTION screen.dicom_quarantine_reason(dcm bytea, options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_quarantine_reason'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+COST 200;
+
+COMMENT ON FUNCTION screen.dicom_quarantine_reason(bytea, jsonb) IS
+'Why dicom_anonymize would quarantine (or reject) the object under these options, or NULL: modality not allowed, Burned In Annotation, a "Patient Protocol" series, a DICOMDIR, an overlay embedded in Pixel Data.';
+
+CREATE FUNCTION screen.dicom_phi_report(
+    dcm bytea,
+    options jsonb DEFAULT '{}',
+    OUT tag text,
+    OUT keyword text,
+    OUT vr text,
+    OUT path text,
+    OUT action text,
+    OUT preview text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_phi_report'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 40
+COST 1000;
+
+COMMENT ON FUNCTION screen.dicom_phi_report(bytea, jsonb) IS
+'A dry run of dicom_anonymize: one row per attribute the profile would change (X remove, Z empty, D dummy, U new UID, C clean; K for private attributes kept by an option), with its path into sequences and a preview of the value. Needs no key.';
+
+CREATE FUNCTION screen.dicom_pseudonyms(
+    dcm bytea,
+    options jsonb DEFAULT '{}',
+    OUT kind text,
+    OUT original text,
+    OUT pseudonym text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgscreen_dicom_pseudonyms'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10
+COST 1000;
+
+COMMENT ON FUNCTION screen.dicom_pseudonyms(bytea, jsonb) IS
+'The pseudonyms dicom_anonymize gives this object under the key (patient, each UID, the date offset): for filling screen.deid_map. Needs the key, like dicom_anonymize.';
+
+CREATE FUNCTION screen.synthetic_mammogram(
+    seed bigint,
+    laterality text DEFAULT NULL,
+    view text DEFAULT NULL,
+    monochrome1 boolean DEFAULT false,
+    burned_in_label boolean DEFAULT false,
+    phi boolean DEFAULT true,
+    height int DEFAULT 1024,
+    width int DEFAULT 768,
+    patient_id text DEFAULT NULL,
+    study_instance_uid text DEFAULT NULL,
+    series_instance_uid text DEFAULT NULL,
+    instance_number int DEFAULT 1)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_synthetic_mammogram'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE
+COST 10000;
+
+COMMENT ON FUNCTION screen.synthetic_mammogram(bigint, text, text, boolean, boolean, boolean, int, int, text, text, text, int) IS
+'A synthetic DICOM Digital Mammography X-Ray Image (For Presentation), 16-bit with 12 bits stored: breast with texture, L or R, CC or MLO (chosen from the seed when NULL), optionally MONOCHROME1, a burned-in label block, and planted identifying values (header, nested sequences, private elements, overlay, descriptions). Same arguments, same bytes.';
 -- Preprocessing: fundus photographs, network input, synthetic screening data
 -------------------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ pgs_decode_options_init(pgs_decode_options *opts)
 	opts->frame = 0;
 	opts->scale_denom = 1;
 	opts->max_pixels = PGS_DEFAULT_MAX_PIXELS;
+	opts->display = false;
 }
 
 /* DICOM Part 10 files carry "DICM" after a 128-byte preamble; bare data sets start with group 0002 or 0008. */

@@ -52,6 +52,7 @@ typedef struct pgs_decode_options
 	int			frame;			/* which frame of a multi-frame input (NPY N×H×W×C, DICOM) */
 	int			scale_denom;	/* 1, 2, 4 or 8: decode at 1/scale_denom size (JPEG by DCT scaling) */
 	int64_t		max_pixels;		/* refuse larger images before allocating (width × height of the output) */
+	bool		display;		/* for viewing: DICOM gets its VOI window, MONOCHROME1 inverted, 8 bits */
 } pgs_decode_options;
 
 void		pgs_decode_options_init(pgs_decode_options *opts);

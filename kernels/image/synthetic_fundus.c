@@ -273,7 +273,7 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 	bool		anywhere = grade >= 3;
 
 	pgs_prng_seed(&rng, (uint64_t) seed, STREAM_LESIONS + grade);
-	visibility = pgs_prng_range(&rng, 0.55, 1.0);
+	visibility = pgs_prng_range(&rng, 0.6, 1.0);
 	switch (grade)
 	{
 		case 1:
@@ -281,16 +281,10 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 			break;
 		case 2:
 			microaneurysms = count_or_at_least(&rng, 1, 5);
-			blots = pgs_prng_poisson(&rng, 2.5);
-			flames = pgs_prng_poisson(&rng, 0.5);
-			clusters = pgs_prng_poisson(&rng, 0.7);
-			spots = pgs_prng_poisson(&rng, 0.5);
-			if (blots + flames + clusters + spots == 0)
-			{
-				double		u = pgs_prng_uniform(&rng);
-
-				*(u < 0.6 ? &blots : u < 0.85 ? &clusters : &spots) = 1;
-			}
+			blots = count_or_at_least(&rng, 1, 3.5);
+			flames = pgs_prng_poisson(&rng, 0.8);
+			clusters = pgs_prng_poisson(&rng, 1.0);
+			spots = pgs_prng_poisson(&rng, 0.7);
 			break;
 		case 3:
 			microaneurysms = count_or_at_least(&rng, 4, 8);
@@ -400,8 +394,8 @@ draw_distractors(syn_scene *s, int64_t seed)
 
 				syn_add_ellipse(s, SYN_TINT, SYN_SOFT, x, y, r, r, 0, pgs_prng_range(&rng, 0.25, 0.45), drusen_color);
 			}
-	if (pgs_prng_chance(&rng, 0.1))
-		for (int n = 1 + pgs_prng_below(&rng, 2); n > 0; n--)
+	if (pgs_prng_chance(&rng, 0.2))
+		for (int n = 1 + pgs_prng_below(&rng, 3); n > 0; n--)
 			if (spot_anywhere(s, &rng, 0.1, 0.9, &x, &y))
 			{
 				double		r = pgs_prng_range(&rng, 0.006, 0.012);

@@ -14,15 +14,18 @@ fuzz-targets: $(FUZZ_BINS)
 
 build/fuzz/kernels/%.o: kernels/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(KERNEL_CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) -c -o $@ $<
+	$(FUZZ_CC) $(KERNEL_CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 
 build/fuzz/kernels/%.o: kernels/%.cpp
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(KERNEL_CPPFLAGS) -std=gnu++17 $(FUZZ_FLAGS) -c -o $@ $<
+	$(FUZZ_CXX) $(KERNEL_CPPFLAGS) -std=gnu++17 $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 
 build/fuzz/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_KERNEL_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) -x c -std=gnu11 $(FUZZ_FLAGS) -c -o $@.o $<
 	$(FUZZ_CXX) -fsanitize=fuzzer,$(FUZZ_SANITIZERS) -o $@ $@.o $(FUZZ_KERNEL_OBJS) $(KERNEL_LIBS) -ldl
+
+# Headers are dependencies too: an object built against an older struct layout must not be linked.
+-include $(FUZZ_KERNEL_OBJS:.o=.d)
 
 .PHONY: fuzz-targets

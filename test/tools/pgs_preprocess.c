@@ -1,4 +1,5 @@
 /* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
+#include "../../kernels/device/augment.h"
 #include "../../kernels/image/fundus.h"
 #include "../../kernels/image/geometry.h"
 #include "../../kernels/image/imgproc.h"
@@ -18,6 +19,7 @@ static const char *usage =
 	"       pgs_preprocess resize IN.npy FX FY OUT_W OUT_H OUT.npy\n"
 	"       pgs_preprocess blur IN.npy SIGMA OUT.npy\n"
 	"       pgs_preprocess otsu IN.npy                             (threshold of a uint8 image)\n"
+	"       pgs_preprocess augment SEED IN OUT.npy                 (the published recipe, as uint8)\n"
 	"       pgs_preprocess synthetic SEED GRADE SIZE OUT.jpg      (prints the ground truth as JSON)\n"
 	"       pgs_preprocess bench-fundus ROUNDS FILE...            (photographs/s of the whole pipeline)\n"
 	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n";
@@ -243,6 +245,30 @@ run_synthetic(char **argv)
 	return 0;
 }
 
+/* Augment an 8-bit RGB image with the published recipe drawn for SEED (index 0), as screen.augment does. */
+static int
+run_augment(char **argv)
+{
+	pgs_image	in = load_image(argv[1]);
+	size_t		plane = (size_t) in.width * in.height;
+	float	   *chw = malloc(sizeof(float) * plane * in.channels);
+	pgs_augment_recipe recipe;
+	pgs_augment_params params;
+
+	pgs_augment_recipe_published(&recipe);
+	pgs_augment_draw(&recipe, strtoull(argv[0], NULL, 10), 0, &params);
+	if (in.dtype != PGS_DTYPE_U8 || chw == NULL ||
+		pgs_cpu_prepare_input(NULL, 1, in.height, in.width, in.channels, in.data, &params, PGS_NORM_UNIT, chw,
+							  &err) != PGS_OK)
+		die(argv[1]);
+	for (size_t i = 0; i < plane; i++)
+		for (int c = 0; c < in.channels; c++)
+			((uint8_t *) in.data)[i * in.channels + c] = (uint8_t) (chw[c * plane + i] * 255.0f + 0.5f);
+	save_npy(argv[2], &in);
+	free(chw);
+	return 0;
+}
+
 static double
 now_seconds(void)
 {
@@ -301,6 +327,8 @@ main(int argc, char **argv)
 		return run_blur(argv + 2);
 	if (strcmp(cmd, "otsu") == 0 && argc == 3)
 		return run_otsu(argv[2]);
+	if (strcmp(cmd, "augment") == 0 && argc == 5)
+		return run_augment(argv + 2);
 	if (strcmp(cmd, "synthetic") == 0 && argc == 6)
 		return run_synthetic(argv + 2);
 	if ((strcmp(cmd, "bench-fundus") == 0 || strcmp(cmd, "bench-decode") == 0) && argc > 3)
