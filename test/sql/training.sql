@@ -63,6 +63,19 @@ SELECT screen.predict('tiny', odd) = screen.predict('tiny_sym', mapped) AS store
        screen.predict('tiny_sym', odd) = screen.predict('tiny', odd) AS wrong_normalisation_agrees
 FROM pairs;
 
+-- predict() is PARALLEL SAFE: parallel workers load the model themselves and give the same scores.
+CREATE TABLE serial AS SELECT id, screen.predict('tiny', img) AS p FROM photos;
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+CREATE TABLE parallel AS SELECT id, screen.predict('tiny', img) AS p FROM photos;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SELECT count(*) AS same_in_parallel FROM serial JOIN parallel USING (id) WHERE serial.p = parallel.p;
+
 ---------------------------------------------------------------------------------------------------------
 -- score: batches through the device give exactly what predict gives row by row
 ---------------------------------------------------------------------------------------------------------
