@@ -3,11 +3,13 @@
 \pset footer off
 
 -- On a GPU the published network (Inception-v3 at 299 px) on more photographs; on a CPU the small CNN at
--- 96 px, so that the whole demo takes a few minutes on two cores.
+-- 96 px, so that the whole demo takes a few minutes on two cores. The next steps read this choice back.
+CREATE TABLE demo_settings AS
 SELECT screen.current_device() AS device,
        CASE WHEN screen.current_device() = 'cpu' THEN 'small_cnn' ELSE 'inception_v3' END AS architecture,
        CASE WHEN screen.current_device() = 'cpu' THEN 96 ELSE 299 END AS side,
-       CASE WHEN screen.current_device() = 'cpu' THEN 1400 ELSE 6000 END AS photographs \gset
+       CASE WHEN screen.current_device() = 'cpu' THEN 1400 ELSE 6000 END AS photographs;
+SELECT * FROM demo_settings \gset
 \echo training :architecture at :side px on :device from :photographs photographs
 
 -- A development set enriched in referable eyes (grades 2-4: half of them), as screening studies build them,

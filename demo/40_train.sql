@@ -1,5 +1,6 @@
 -- Demo step 4: train the network as a background job and watch it; the job survives this session.
 \pset footer off
+SELECT * FROM demo_settings \gset
 
 -- Adam and per-image standardisation learn the synthetic task in a few epochs; the published recipe
 -- (voets2019_plos: RMSProp, symmetric inputs, hue/saturation augmentation) needs many more.
@@ -20,8 +21,8 @@ DECLARE
 BEGIN
     LOOP
         SELECT * INTO j FROM screen.jobs WHERE id = job;
-        RAISE NOTICE 'job %: % %, epoch %/%, batch %/%, %/s, loss %, best validation AUC % (epoch %)',
-            job, j.state, coalesce(j.phase, ''), coalesce(j.epoch, 0), j.max_epochs, coalesce(j.step, 0),
+        RAISE NOTICE 'job %: %, epoch %/%, batch %/%, %/s, loss %, best validation AUC % (epoch %)',
+            job, j.state || coalesce(' (' || j.phase || ')', ''), coalesce(j.epoch, 0), j.max_epochs, coalesce(j.step, 0),
             coalesce(j.steps_per_epoch, 0), coalesce(round(j.images_per_second)::text, '-'),
             coalesce(round(j.loss::numeric, 4)::text, '-'),
             coalesce(round(j.best_validation_auc::numeric, 3)::text, '-'), coalesce(j.best_epoch, 0);
