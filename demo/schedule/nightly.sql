@@ -25,6 +25,16 @@ CREATE TABLE IF NOT EXISTS screening.grades (
     grade int NOT NULL CHECK (grade BETWEEN 0 AND 4)     -- graders' DR grade
 );
 
+-- What to train: the published recipe on raw photographs (preprocessed by the job itself, and by every
+-- later predict/score), 80 % of the graded photographs for training and 20 % for validation.
+CREATE TABLE IF NOT EXISTS screening.settings (
+    model text NOT NULL,
+    options jsonb NOT NULL
+);
+INSERT INTO screening.settings
+SELECT 'dr', '{"recipe": "voets2019_plos", "preprocess": "voets2018", "seed": 2018}'
+WHERE NOT EXISTS (SELECT 1 FROM screening.settings);
+
 CREATE TABLE IF NOT EXISTS screening.results (
     photo_id bigint PRIMARY KEY REFERENCES screening.photos,
     model text NOT NULL,                  -- name:version that scored it
@@ -33,30 +43,31 @@ CREATE TABLE IF NOT EXISTS screening.results (
     scored_at timestamptz NOT NULL DEFAULT now()
 );
 
--- Train a new version of model "dr" on all graded photographs: 80 % train, 20 % validation by a stable
+-- Train a new version of the model on all graded photographs: 80 % train, 20 % validation by a stable
 -- hash of the id, so the split does not change between runs. Returns the job id; screen.jobs shows it.
 CREATE OR REPLACE FUNCTION screening.retrain() RETURNS bigint
 LANGUAGE sql VOLATILE AS $$
-    SELECT screen.train('dr',
+    SELECT screen.train(s.model,
         $q$SELECT p.img, g.grade >= 2 FROM screening.photos p JOIN screening.grades g ON g.photo_id = p.id
            WHERE abs(hashint8(p.id)) % 5 <> 0 ORDER BY p.id$q$,
         $q$SELECT p.img, g.grade >= 2 FROM screening.photos p JOIN screening.grades g ON g.photo_id = p.id
            WHERE abs(hashint8(p.id)) % 5 = 0 ORDER BY p.id$q$,
-        '{"recipe": "voets2019_plos", "preprocess": "voets2018", "seed": 2018}');
+        s.options)
+    FROM screening.settings s;
 $$;
 
--- Score what has not been scored, in batches through the device, with the newest model of "dr".
+-- Score what has not been scored, in batches through the device, with the newest version of the model.
 -- The threshold is the operating point stored with that model (screen.set_operating_point), chosen on a
 -- tuning set, never on the photographs being screened.
 CREATE OR REPLACE PROCEDURE screening.score_new()
 LANGUAGE plpgsql AS $$
 DECLARE
-    model_name text := (SELECT name || ':' || version FROM screen.models WHERE name = 'dr'
-                        ORDER BY version DESC LIMIT 1);
+    model_name text := (SELECT m.name || ':' || m.version FROM screen.models m, screening.settings s
+                        WHERE m.name = s.model ORDER BY m.version DESC LIMIT 1);
     threshold float8;
 BEGIN
     IF model_name IS NULL THEN
-        RAISE NOTICE 'no model "dr" yet: nothing scored';
+        RAISE NOTICE 'no model trained yet: nothing scored';
         RETURN;
     END IF;
     threshold := screen.threshold(model_name, 'high_sensitivity');
