@@ -25,16 +25,6 @@ PG_FUNCTION_INFO_V1(pgscreen_train);
 PG_FUNCTION_INFO_V1(pgscreen_cancel);
 PG_FUNCTION_INFO_V1(pgscreen_wait);
 
-static text *
-required_text(FunctionCallInfo fcinfo, int arg, const char *name)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-	return PG_GETARG_TEXT_PP(arg);
-}
-
 /* The worker connects as the caller, which PostgreSQL 15 allows only for roles that may log in. */
 static void
 check_role_can_log_in(Oid role)
@@ -102,9 +92,9 @@ insert_job(Oid owner, const char *model_name, const char *training_query, const 
 Datum
 pgscreen_train(PG_FUNCTION_ARGS)
 {
-	char	   *model_name = text_to_cstring(required_text(fcinfo, 0, "model_name"));
-	char	   *training_query = text_to_cstring(required_text(fcinfo, 1, "training_query"));
-	char	   *validation_query = text_to_cstring(required_text(fcinfo, 2, "validation_query"));
+	char	   *model_name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "model_name"));
+	char	   *training_query = text_to_cstring(pgscreen_required_text(fcinfo, 1, "training_query"));
+	char	   *validation_query = text_to_cstring(pgscreen_required_text(fcinfo, 2, "validation_query"));
 	Jsonb	   *options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	ResolvedRecipe resolved;
 	JobIdentity identity;

@@ -25,29 +25,11 @@ PG_FUNCTION_INFO_V1(pgscreen_import_weights);
 PG_FUNCTION_INFO_V1(pgscreen_export_weights);
 PG_FUNCTION_INFO_V1(pgscreen_set_operating_point);
 
-static text *
-required_text(FunctionCallInfo fcinfo, int arg, const char *name)
-{
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-	return PG_GETARG_TEXT_PP(arg);
-}
-
-static Jsonb *
-options_or_empty(FunctionCallInfo fcinfo, int arg)
-{
-	if (PG_ARGISNULL(arg))
-		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	return PG_GETARG_JSONB_P(arg);
-}
-
 /* The published recipe's ensemble: the plain mean of the sigmoid outputs of independently trained networks. */
 Datum
 pgscreen_ensemble(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(required_text(fcinfo, 0, "name"));
+	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
 	ArrayType  *array;
 	Datum	   *elems;
 	bool	   *nulls;
@@ -100,42 +82,35 @@ pgscreen_ensemble(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(pgscreen_model_insert(&record, NULL, 0));
 }
 
-static void
-scoring_of(const pgs_recipe *r, pgs_scoring_recipe *s)
-{
-	s->normalisation = r->normalisation;
-	s->preprocess = r->preprocess;
-	s->preprocess_diameter = r->preprocess == PGS_RECIPE_PREPROCESS_NONE ? 0 :
-		(r->preprocess_diameter ? r->preprocess_diameter : r->input_size);
-}
-
-/* A network row for create_model and import_weights, from training options (architecture, input, normalisation). */
-static void
-network_record(const char *name, const ResolvedRecipe *resolved, const char *recipe_json, ModelRecord *record)
+/* Store a network made by create_model or import_weights as the next version of `name`. */
+static int64
+store_network(const char *name, const ResolvedRecipe *resolved, const uint8_t *weights, size_t len,
+			  const char *metrics)
 {
 	const pgs_recipe *r = &resolved->recipe;
+	ModelRecord record = {0};
 
-	memset(record, 0, sizeof(*record));
-	record->name = name;
-	record->owner = GetUserId();
-	record->kind = MODEL_NETWORK;
-	record->architecture = r->architecture;
-	record->input_height = record->input_width = r->input_size;
-	record->input_channels = 3;
-	record->preprocess = r->preprocess;
-	record->preprocess_diameter = r->preprocess_diameter ? r->preprocess_diameter : r->input_size;
-	record->normalisation = r->normalisation;
-	record->recipe_json = recipe_json;
-	record->device = "cpu";
+	record.name = name;
+	record.owner = GetUserId();
+	record.kind = MODEL_NETWORK;
+	record.architecture = r->architecture;
+	record.input_height = record.input_width = r->input_size;
+	record.input_channels = 3;
+	record.preprocess = r->preprocess;
+	record.preprocess_diameter = r->preprocess_diameter ? r->preprocess_diameter : r->input_size;
+	record.normalisation = r->normalisation;
+	record.recipe_json = pgscreen_recipe_to_json(resolved);
+	record.device = "cpu";
+	record.metrics_json = metrics;
+	return pgscreen_model_insert(&record, weights, len);
 }
 
 /* An untrained network, its weights drawn from the seed exactly as train() would start: a baseline. */
 Datum
 pgscreen_create_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(required_text(fcinfo, 0, "name"));
+	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
 	ResolvedRecipe resolved;
-	ModelRecord record;
 	PgscreenAllocator allocator;
 	pgs_scoring_recipe scoring;
 	uint8_t    *weights;
@@ -144,17 +119,15 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 	const pgs_recipe *r;
 
 	pgscreen_model_check_name(name);
-	pgscreen_recipe_from_options(options_or_empty(fcinfo, 1), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), &resolved);
 	r = &resolved.recipe;
-	scoring_of(r, &scoring);
+	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_stored_model_initial(r->architecture, r->input_size, r->input_size, 3, r->seed, &scoring,
 											&allocator.base, &weights, &len, &err), &err,
 				   "could not initialise the network");
-	network_record(name, &resolved, pgscreen_recipe_to_json(&resolved), &record);
-	record.metrics_json = "{\"untrained\": true}";
-	PG_RETURN_INT64(pgscreen_model_insert(&record, weights, len));
+	PG_RETURN_INT64(store_network(name, &resolved, weights, len, "{\"untrained\": true}"));
 }
 
 /*
@@ -165,10 +138,9 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 Datum
 pgscreen_import_weights(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(required_text(fcinfo, 0, "name"));
+	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
 	bytea	   *npz;
 	ResolvedRecipe resolved;
-	ModelRecord record;
 	PgscreenAllocator allocator;
 	pgs_scoring_recipe scoring;
 	uint8_t    *weights;
@@ -180,18 +152,16 @@ pgscreen_import_weights(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("weights must not be NULL")));
 	npz = PG_GETARG_BYTEA_PP(1);
 	pgscreen_model_check_name(name);
-	pgscreen_recipe_from_options(options_or_empty(fcinfo, 2), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), &resolved);
 	r = &resolved.recipe;
-	scoring_of(r, &scoring);
+	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_stored_model_from_npz(r->architecture, r->input_size, &scoring,
 											 (const uint8 *) VARDATA_ANY(npz), VARSIZE_ANY_EXHDR(npz), r->seed,
 											 &allocator.base, &weights, &len, &err), &err,
 				   "could not import the weights");
-	network_record(name, &resolved, pgscreen_recipe_to_json(&resolved), &record);
-	record.metrics_json = "{\"imported\": true}";
-	PG_RETURN_INT64(pgscreen_model_insert(&record, weights, len));
+	PG_RETURN_INT64(store_network(name, &resolved, weights, len, "{\"imported\": true}"));
 }
 
 Datum
@@ -232,8 +202,8 @@ pgscreen_export_weights(PG_FUNCTION_ARGS)
 Datum
 pgscreen_set_operating_point(PG_FUNCTION_ARGS)
 {
-	char	   *spec = text_to_cstring(required_text(fcinfo, 0, "model"));
-	char	   *point = text_to_cstring(required_text(fcinfo, 1, "operating_point"));
+	char	   *spec = text_to_cstring(pgscreen_required_text(fcinfo, 0, "model"));
+	char	   *point = text_to_cstring(pgscreen_required_text(fcinfo, 1, "operating_point"));
 	double		threshold;
 	ModelRef   *m;
 	Oid			owner;

@@ -151,3 +151,21 @@ options_get_range(OptionsReader *reader, const char *key, double *low, double *h
 	*high = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(b->val.numeric)));
 	return true;
 }
+
+text *
+pgscreen_required_text(FunctionCallInfo fcinfo, int arg, const char *name)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return PG_GETARG_TEXT_PP(arg);
+}
+
+Jsonb *
+pgscreen_options_or_empty(FunctionCallInfo fcinfo, int arg)
+{
+	if (PG_ARGISNULL(arg))
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	return PG_GETARG_JSONB_P(arg);
+}

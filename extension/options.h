@@ -4,6 +4,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/jsonb.h"
 
 #include "../kernels/train/recipe.h"
@@ -30,6 +31,11 @@ extern bool options_get_range(OptionsReader *reader, const char *key, double *lo
 /* The raw value, for keys that take several types; its type is checked by the caller. */
 extern JsonbValue *options_get_value(OptionsReader *reader, const char *key);
 extern void options_wrong_type(OptionsReader *reader, const char *key, const char *expected) pg_attribute_noreturn();
+
+/* Argument `arg` as text, or an error naming it when it is NULL. */
+extern text *pgscreen_required_text(FunctionCallInfo fcinfo, int arg, const char *name);
+/* Argument `arg` as jsonb, '{}' when it is NULL. */
+extern Jsonb *pgscreen_options_or_empty(FunctionCallInfo fcinfo, int arg);
 
 /* Training recipes (extension/recipe_options.c). */
 typedef struct ResolvedRecipe

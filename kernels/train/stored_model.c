@@ -42,6 +42,15 @@ scoring_from_kv(const pgs_model_recipe *kv, pgs_scoring_recipe *s, pgs_error *er
 	return PGS_OK;
 }
 
+void
+pgs_scoring_recipe_of(const pgs_recipe *r, pgs_scoring_recipe *s)
+{
+	s->normalisation = r->normalisation;
+	s->preprocess = r->preprocess;
+	s->preprocess_diameter = r->preprocess == PGS_RECIPE_PREPROCESS_NONE ? 0 :
+		(r->preprocess_diameter ? r->preprocess_diameter : r->input_size);
+}
+
 pgs_status
 pgs_stored_model_write(struct pgs_net *net, const pgs_scoring_recipe *scoring, const pgs_allocator *allocator,
 					   uint8_t **out, size_t *len, pgs_error *err)

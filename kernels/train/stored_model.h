@@ -28,6 +28,9 @@ typedef struct pgs_scoring_recipe
 	int			preprocess_diameter;
 } pgs_scoring_recipe;
 
+/* What a training recipe says about scoring (the preprocessing diameter is 0 without preprocessing). */
+void		pgs_scoring_recipe_of(const pgs_recipe *recipe, pgs_scoring_recipe *scoring);
+
 /* The model file (kernels/nn/model_file.h) of a network and its scoring recipe, from `allocator`. */
 pgs_status	pgs_stored_model_write(struct pgs_net *net, const pgs_scoring_recipe *scoring,
 								   const pgs_allocator *allocator, uint8_t **out, size_t *len, pgs_error *err);

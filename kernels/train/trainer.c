@@ -324,22 +324,13 @@ done:
 	return st;
 }
 
-static void
-scoring_recipe(const pgs_recipe *r, pgs_scoring_recipe *s)
-{
-	s->normalisation = r->normalisation;
-	s->preprocess = r->preprocess;
-	s->preprocess_diameter = r->preprocess == PGS_RECIPE_PREPROCESS_NONE ? 0 :
-		(r->preprocess_diameter ? r->preprocess_diameter : r->input_size);
-}
-
 pgs_status
 pgs_trainer_export_model(pgs_trainer *t, const pgs_allocator *allocator, uint8_t **out, size_t *len,
 						 pgs_error *err)
 {
 	pgs_scoring_recipe scoring;
 
-	scoring_recipe(&t->recipe, &scoring);
+	pgs_scoring_recipe_of(&t->recipe, &scoring);
 	return pgs_stored_model_write(t->net, &scoring, allocator, out, len, err);
 }
 
