@@ -229,12 +229,16 @@ pgs_cpu_conv_workspace(void *ctx, const pgs_conv_desc *d, size_t *bytes, pgs_err
 	return PGS_OK;
 }
 
-/* How many threads the workspace can feed (each needs its own slice). */
+/* Below this many multiply-adds one thread does the whole convolution: waking others would cost more. */
+#define PARALLEL_MIN_MACS 1000000
+
+/* How many threads the workspace can feed (each needs its own slice), and the work deserves. */
 static pgs_status
-workers_for(const conv_tiling *t, size_t workspace_bytes, int *workers, pgs_error *err)
+workers_for(const conv_geometry *g, const conv_tiling *t, size_t workspace_bytes, int *workers, pgs_error *err)
 {
 	size_t		per_thread = t->floats_per_thread * sizeof(float);
-	int			threads = pgs_cpu_thread_count();
+	double		macs = (double) g->n * g->k * g->crs * g->pq;
+	int			threads = macs < PARALLEL_MIN_MACS ? 1 : pgs_cpu_thread_count();
 
 	if (per_thread == 0)
 	{
@@ -249,6 +253,44 @@ workers_for(const conv_tiling *t, size_t workspace_bytes, int *workers, pgs_erro
 	return PGS_OK;
 }
 
+/* What the tile functions need: one struct serves the three parallel loops. */
+typedef struct conv_job
+{
+	const conv_geometry *g;
+	const conv_tiling *t;
+	const float *x;
+	const float *w;
+	const float *dy;
+	float	   *y;
+	float	   *dx;
+	float	   *dw;
+	float	   *workspace;
+	int			tiles_per_image;	/* forward: column blocks per image */
+	int			blocks;			/* backward: channel blocks */
+} conv_job;
+
+static void
+forward_tile(void *arg, int tile, int worker)
+{
+	const conv_job *j = arg;
+	const conv_geometry *g = j->g;
+	int			n = tile / j->tiles_per_image;
+	int			j0 = (tile % j->tiles_per_image) * j->t->columns;
+	int			j1 = min_int(g->pq, j0 + j->t->columns);
+	const float *x_n = j->x + (size_t) n * g->c * g->hw;
+	float	   *y_n = j->y + (size_t) n * g->k * g->pq;
+
+	if (g->direct)
+		pgs_sgemm(false, false, g->k, j1 - j0, g->c, 1.0f, j->w, g->c, x_n + j0, g->hw, 0.0f, y_n + j0, g->pq);
+	else
+	{
+		float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
+
+		im2col_block(g, x_n, 0, g->c, j0, j1, col);
+		pgs_sgemm(false, false, g->k, j1 - j0, g->crs, 1.0f, j->w, g->crs, col, j1 - j0, 0.0f, y_n + j0, g->pq);
+	}
+}
+
 pgs_status
 pgs_cpu_conv_forward(void *ctx, const pgs_conv_desc *d, const float *x, const float *w, float *y,
 					 void *workspace, size_t workspace_bytes, pgs_error *err)
@@ -256,100 +298,74 @@ pgs_cpu_conv_forward(void *ctx, const pgs_conv_desc *d, const float *x, const fl
 	pgs_status	st;
 	conv_geometry g;
 	conv_tiling t;
-	int			workers = 1,
-				tiles_per_image,
-				tiles;
+	conv_job	job = {0};
+	int			workers = 1;
 
 	if ((st = pgs_check_conv_desc(d, err)) != PGS_OK)
 		return st;
 	g = geometry_of(d);
 	t = tiling_of(&g, pgs_cpu_thread_count());
-	if ((st = workers_for(&t, workspace_bytes, &workers, err)) != PGS_OK)
+	if ((st = workers_for(&g, &t, workspace_bytes, &workers, err)) != PGS_OK)
 		return st;
 	pgs_gemm_use(PGS_GEMM_AUTO);
-	tiles_per_image = ceil_div(g.pq, t.columns);
-	tiles = g.n * tiles_per_image;
-
-#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
-	for (int tile = 0; tile < tiles; tile++)
-	{
-		int			n = tile / tiles_per_image;
-		int			j0 = (tile % tiles_per_image) * t.columns;
-		int			j1 = min_int(g.pq, j0 + t.columns);
-		const float *x_n = x + (size_t) n * g.c * g.hw;
-		float	   *y_n = y + (size_t) n * g.k * g.pq;
-
-		if (g.direct)
-			pgs_sgemm(false, false, g.k, j1 - j0, g.c, 1.0f, w, g.c, x_n + j0, g.hw, 0.0f, y_n + j0, g.pq);
-		else
-		{
-			float	   *col = (float *) workspace + (size_t) pgs_thread_index() * t.floats_per_thread;
-
-			im2col_block(&g, x_n, 0, g.c, j0, j1, col);
-			pgs_sgemm(false, false, g.k, j1 - j0, g.crs, 1.0f, w, g.crs, col, j1 - j0, 0.0f, y_n + j0, g.pq);
-		}
-	}
+	job.g = &g;
+	job.t = &t;
+	job.x = x;
+	job.w = w;
+	job.y = y;
+	job.workspace = workspace;
+	job.tiles_per_image = ceil_div(g.pq, t.columns);
+	pgs_parallel_for(g.n * job.tiles_per_image, workers, forward_tile, &job);
 	return PGS_OK;
 }
 
 static void
-weight_gradient(const conv_geometry *g, const conv_tiling *t, int workers, const float *x, const float *dy,
-				float *dw, float *workspace)
+weight_gradient_block(void *arg, int block, int worker)
 {
-	int			blocks = ceil_div(g->c, t->channels);
+	const conv_job *j = arg;
+	const conv_geometry *g = j->g;
+	int			c0 = block * j->t->channels;
+	int			c1 = min_int(g->c, c0 + j->t->channels);
+	float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
 
-#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
-	for (int b = 0; b < blocks; b++)
+	for (int n = 0; n < g->n; n++)
 	{
-		int			c0 = b * t->channels;
-		int			c1 = min_int(g->c, c0 + t->channels);
-		float	   *col = workspace + (size_t) pgs_thread_index() * t->floats_per_thread;
+		const float *x_n = j->x + (size_t) n * g->c * g->hw;
+		const float *dy_n = j->dy + (size_t) n * g->k * g->pq;
 
-		for (int n = 0; n < g->n; n++)
+		if (g->direct)
+			pgs_sgemm(false, true, g->k, c1 - c0, g->pq, 1.0f, dy_n, g->pq, x_n + (size_t) c0 * g->hw, g->hw, 1.0f,
+					  j->dw + c0, g->c);
+		else
 		{
-			const float *x_n = x + (size_t) n * g->c * g->hw;
-			const float *dy_n = dy + (size_t) n * g->k * g->pq;
-
-			if (g->direct)
-				pgs_sgemm(false, true, g->k, c1 - c0, g->pq, 1.0f, dy_n, g->pq, x_n + (size_t) c0 * g->hw,
-						  g->hw, 1.0f, dw + c0, g->c);
-			else
-			{
-				im2col_block(g, x_n, c0, c1, 0, g->pq, col);
-				pgs_sgemm(false, true, g->k, (c1 - c0) * g->rs, g->pq, 1.0f, dy_n, g->pq, col, g->pq, 1.0f,
-						  dw + (size_t) c0 * g->rs, g->crs);
-			}
+			im2col_block(g, x_n, c0, c1, 0, g->pq, col);
+			pgs_sgemm(false, true, g->k, (c1 - c0) * g->rs, g->pq, 1.0f, dy_n, g->pq, col, g->pq, 1.0f,
+					  j->dw + (size_t) c0 * g->rs, g->crs);
 		}
 	}
 }
 
 static void
-input_gradient(const conv_geometry *g, const conv_tiling *t, int workers, const float *w, const float *dy,
-			   float *dx, float *workspace)
+input_gradient_tile(void *arg, int tile, int worker)
 {
-	int			blocks = ceil_div(g->c, t->channels);
-	int			tiles = g->n * blocks;
+	const conv_job *j = arg;
+	const conv_geometry *g = j->g;
+	int			n = tile / j->blocks;
+	int			c0 = (tile % j->blocks) * j->t->channels;
+	int			c1 = min_int(g->c, c0 + j->t->channels);
+	const float *dy_n = j->dy + (size_t) n * g->k * g->pq;
+	float	   *dx_n = j->dx + (size_t) n * g->c * g->hw;
 
-#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
-	for (int tile = 0; tile < tiles; tile++)
+	if (g->direct)
+		pgs_sgemm(true, false, c1 - c0, g->pq, g->k, 1.0f, j->w + c0, g->c, dy_n, g->pq, 1.0f,
+				  dx_n + (size_t) c0 * g->hw, g->hw);
+	else
 	{
-		int			n = tile / blocks;
-		int			c0 = (tile % blocks) * t->channels;
-		int			c1 = min_int(g->c, c0 + t->channels);
-		const float *dy_n = dy + (size_t) n * g->k * g->pq;
-		float	   *dx_n = dx + (size_t) n * g->c * g->hw;
+		float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
 
-		if (g->direct)
-			pgs_sgemm(true, false, c1 - c0, g->pq, g->k, 1.0f, w + c0, g->c, dy_n, g->pq, 1.0f,
-					  dx_n + (size_t) c0 * g->hw, g->hw);
-		else
-		{
-			float	   *col = workspace + (size_t) pgs_thread_index() * t->floats_per_thread;
-
-			pgs_sgemm(true, false, (c1 - c0) * g->rs, g->pq, g->k, 1.0f, w + (size_t) c0 * g->rs, g->crs, dy_n,
-					  g->pq, 0.0f, col, g->pq);
-			col2im_add(g, col, c0, c1, dx_n);
-		}
+		pgs_sgemm(true, false, (c1 - c0) * g->rs, g->pq, g->k, 1.0f, j->w + (size_t) c0 * g->rs, g->crs, dy_n,
+				  g->pq, 0.0f, col, g->pq);
+		col2im_add(g, col, c0, c1, dx_n);
 	}
 }
 
@@ -360,18 +376,28 @@ pgs_cpu_conv_backward(void *ctx, const pgs_conv_desc *d, const float *x, const f
 	pgs_status	st;
 	conv_geometry g;
 	conv_tiling t;
+	conv_job	job = {0};
 	int			workers = 1;
 
 	if ((st = pgs_check_conv_desc(d, err)) != PGS_OK)
 		return st;
 	g = geometry_of(d);
 	t = tiling_of(&g, pgs_cpu_thread_count());
-	if ((st = workers_for(&t, workspace_bytes, &workers, err)) != PGS_OK)
+	if ((st = workers_for(&g, &t, workspace_bytes, &workers, err)) != PGS_OK)
 		return st;
 	pgs_gemm_use(PGS_GEMM_AUTO);
+	job.g = &g;
+	job.t = &t;
+	job.x = x;
+	job.w = w;
+	job.dy = dy;
+	job.dx = dx;
+	job.dw = dw;
+	job.workspace = workspace;
+	job.blocks = ceil_div(g.c, t.channels);
 	if (dw != NULL)
-		weight_gradient(&g, &t, workers, x, dy, dw, workspace);
+		pgs_parallel_for(job.blocks, workers, weight_gradient_block, &job);
 	if (dx != NULL)
-		input_gradient(&g, &t, workers, w, dy, dx, workspace);
+		pgs_parallel_for(g.n * job.blocks, workers, input_gradient_tile, &job);
 	return PGS_OK;
 }

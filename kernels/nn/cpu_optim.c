@@ -3,39 +3,64 @@
 #include "cpu_parallel.h"
 #include "optim_math.h"
 
+typedef struct optim_job
+{
+	const pgs_optimizer_update *u;
+	pgs_adam_corrections c;
+	float	   *param;
+	const float *grad;
+	float	   *s1;
+	float	   *s2;
+} optim_job;
+
+static void
+update_range(void *arg, size_t begin, size_t end)
+{
+	const optim_job *j = arg;
+	const pgs_optimizer_update *u = j->u;
+
+	for (size_t i = begin; i < end; i++)
+	{
+		float		g = j->grad[i] * u->grad_scale;
+
+		switch (u->kind)
+		{
+			case PGS_OPTIMIZER_SGD:
+				pgs_sgd_element(u, &j->param[i], g, j->s1 ? &j->s1[i] : NULL);
+				break;
+			case PGS_OPTIMIZER_RMSPROP:
+				pgs_rmsprop_element(u, &j->param[i], g, j->s1 ? &j->s1[i] : NULL, &j->s2[i]);
+				break;
+			case PGS_OPTIMIZER_ADAM:
+				pgs_adam_element(u, j->c, &j->param[i], g, &j->s1[i], &j->s2[i]);
+				break;
+		}
+	}
+}
+
 pgs_status
 pgs_cpu_optimizer_update(void *ctx, const pgs_optimizer_update *u, size_t n, float *param, const float *grad,
 						 float *state1, float *state2, pgs_error *err)
 {
-	int			threads = n > 65536 ? pgs_cpu_thread_count() : 1;
+	optim_job	job = {u, {0.0f, 1.0f}, param, grad, state1, state2};
+	bool		ok = false;
 
 	switch (u->kind)
 	{
 		case PGS_OPTIMIZER_SGD:
-			if (u->momentum != 0.0f && state1 == NULL)
-				break;
-#pragma omp parallel for num_threads(threads) schedule(static)
-			for (size_t i = 0; i < n; i++)
-				pgs_sgd_element(u, &param[i], grad[i] * u->grad_scale, state1 ? &state1[i] : NULL);
-			return PGS_OK;
+			ok = u->momentum == 0.0f || state1 != NULL;
+			break;
 		case PGS_OPTIMIZER_RMSPROP:
-			if (state2 == NULL || (u->momentum != 0.0f && state1 == NULL))
-				break;
-#pragma omp parallel for num_threads(threads) schedule(static)
-			for (size_t i = 0; i < n; i++)
-				pgs_rmsprop_element(u, &param[i], grad[i] * u->grad_scale, state1 ? &state1[i] : NULL, &state2[i]);
-			return PGS_OK;
+			ok = state2 != NULL && (u->momentum == 0.0f || state1 != NULL);
+			break;
 		case PGS_OPTIMIZER_ADAM:
-			if (state1 == NULL || state2 == NULL || u->step < 1)
-				break;
-			{
-				pgs_adam_corrections c = pgs_adam_corrections_for(u);
-
-#pragma omp parallel for num_threads(threads) schedule(static)
-				for (size_t i = 0; i < n; i++)
-					pgs_adam_element(u, c, &param[i], grad[i] * u->grad_scale, &state1[i], &state2[i]);
-			}
-			return PGS_OK;
+			ok = state1 != NULL && state2 != NULL && u->step >= 1;
+			if (ok)
+				job.c = pgs_adam_corrections_for(u);
+			break;
 	}
-	return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "optimiser %d lacks its state or step number", (int) u->kind);
+	if (!ok)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "optimiser %d lacks its state or step number", (int) u->kind);
+	pgs_parallel_range(n, 65536, update_range, &job);
+	return PGS_OK;
 }

@@ -44,49 +44,90 @@ pgs_cpu_copy(void *ctx, void *dst, const void *src, size_t bytes, pgs_error *err
 	return PGS_OK;
 }
 
-/* Per-thread partial sums added in thread order, so the result does not depend on scheduling. */
+/* Arguments of the element-wise loops: each range function reads what it needs. */
+typedef struct pointwise_job
+{
+	const float *x;
+	const float *dy;
+	float	   *y;
+	float	   *dx;
+	float		p;
+	float		scale;
+	uint64_t	seed;
+	size_t		n;
+	double	   *partials;
+	size_t		chunk;
+	int			n_parts;
+	const pgs_shape4 *parts;
+	const float *const *inputs;
+	float	   *const *grads;
+	size_t		image;			/* concat: floats per image of the output */
+} pointwise_job;
+
+#define SUM_CHUNKS 64
+
+static void
+sum_squares_chunk(void *arg, int c, int worker)
+{
+	const pointwise_job *j = arg;
+	size_t		begin = (size_t) c * j->chunk;
+	size_t		end = begin + j->chunk < j->n ? begin + j->chunk : j->n;
+	double		s = 0.0;
+
+	for (size_t i = begin; i < end; i++)
+		s += (double) j->x[i] * j->x[i];
+	j->partials[c] = s;
+}
+
+/* Fixed chunks summed in chunk order, so the result does not depend on the number of threads. */
 pgs_status
 pgs_cpu_sum_squares(void *ctx, size_t n, const float *x, double *result, pgs_error *err)
 {
-	enum
-	{
-		CHUNKS = 64
-	};
-	double		partial[CHUNKS] = {0};
-	size_t		chunk = (n + CHUNKS - 1) / CHUNKS;
+	double		partials[SUM_CHUNKS] = {0};
+	pointwise_job job = {.x = x, .n = n, .partials = partials, .chunk = (n + SUM_CHUNKS - 1) / SUM_CHUNKS};
 
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (n > PARALLEL_MIN)
-	for (int c = 0; c < CHUNKS; c++)
-	{
-		size_t		begin = (size_t) c * chunk;
-		size_t		end = begin + chunk < n ? begin + chunk : n;
-		double		s = 0.0;
-
-		for (size_t i = begin; i < end; i++)
-			s += (double) x[i] * x[i];
-		partial[c] = s;
-	}
 	*result = 0.0;
-	for (int c = 0; c < CHUNKS; c++)
-		*result += partial[c];
+	if (n == 0)
+		return PGS_OK;
+	pgs_parallel_for(SUM_CHUNKS, n > PARALLEL_MIN ? 0 : 1, sum_squares_chunk, &job);
+	for (int c = 0; c < SUM_CHUNKS; c++)
+		*result += partials[c];
 	return PGS_OK;
+}
+
+static void
+relu_range(void *arg, size_t begin, size_t end)
+{
+	const pointwise_job *j = arg;
+
+	for (size_t i = begin; i < end; i++)
+		j->y[i] = pgs_relu(j->x[i]);
 }
 
 pgs_status
 pgs_cpu_relu_forward(void *ctx, size_t n, const float *x, float *y, pgs_error *err)
 {
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (n > PARALLEL_MIN)
-	for (size_t i = 0; i < n; i++)
-		y[i] = pgs_relu(x[i]);
+	pointwise_job job = {.x = x, .y = y};
+
+	pgs_parallel_range(n, PARALLEL_MIN, relu_range, &job);
 	return PGS_OK;
+}
+
+static void
+relu_backward_range(void *arg, size_t begin, size_t end)
+{
+	const pointwise_job *j = arg;
+
+	for (size_t i = begin; i < end; i++)
+		j->dx[i] += j->y[i] > 0.0f ? j->dy[i] : 0.0f;
 }
 
 pgs_status
 pgs_cpu_relu_backward(void *ctx, size_t n, const float *y, const float *dy, float *dx, pgs_error *err)
 {
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (n > PARALLEL_MIN)
-	for (size_t i = 0; i < n; i++)
-		dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+	pointwise_job job = {.y = (float *) y, .dy = dy, .dx = dx};
+
+	pgs_parallel_range(n, PARALLEL_MIN, relu_backward_range, &job);
 	return PGS_OK;
 }
 
@@ -98,93 +139,119 @@ check_dropout(float p, pgs_error *err)
 	return PGS_OK;
 }
 
+static void
+dropout_range(void *arg, size_t begin, size_t end)
+{
+	const pointwise_job *j = arg;
+
+	for (size_t i = begin; i < end; i++)
+		j->y[i] = pgs_dropout_keep(j->seed, i, j->p) ? j->x[i] * j->scale : 0.0f;
+}
+
 pgs_status
 pgs_cpu_dropout_forward(void *ctx, size_t n, float p, uint64_t seed, const float *x, float *y, pgs_error *err)
 {
+	pointwise_job job = {.x = x, .y = y, .p = p, .scale = 1.0f / (1.0f - p), .seed = seed};
 	pgs_status	st;
-	float		scale = 1.0f / (1.0f - p);
 
 	if ((st = check_dropout(p, err)) != PGS_OK)
 		return st;
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (n > PARALLEL_MIN)
-	for (size_t i = 0; i < n; i++)
-		y[i] = pgs_dropout_keep(seed, i, p) ? x[i] * scale : 0.0f;
+	pgs_parallel_range(n, PARALLEL_MIN, dropout_range, &job);
 	return PGS_OK;
+}
+
+static void
+dropout_backward_range(void *arg, size_t begin, size_t end)
+{
+	const pointwise_job *j = arg;
+
+	for (size_t i = begin; i < end; i++)
+		j->dx[i] += pgs_dropout_keep(j->seed, i, j->p) ? j->dy[i] * j->scale : 0.0f;
 }
 
 pgs_status
 pgs_cpu_dropout_backward(void *ctx, size_t n, float p, uint64_t seed, const float *dy, float *dx,
 						 pgs_error *err)
 {
+	pointwise_job job = {.dy = dy, .dx = dx, .p = p, .scale = 1.0f / (1.0f - p), .seed = seed};
 	pgs_status	st;
-	float		scale = 1.0f / (1.0f - p);
 
 	if ((st = check_dropout(p, err)) != PGS_OK)
 		return st;
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (n > PARALLEL_MIN)
-	for (size_t i = 0; i < n; i++)
-		dx[i] += pgs_dropout_keep(seed, i, p) ? dy[i] * scale : 0.0f;
+	pgs_parallel_range(n, PARALLEL_MIN, dropout_backward_range, &job);
 	return PGS_OK;
 }
 
 /* In NCHW each image's channels are contiguous, so part i of image n is one block of c_i·H·W floats. */
+static void
+concat_image(void *arg, int n, int worker)
+{
+	const pointwise_job *j = arg;
+	size_t		plane = (size_t) j->parts[0].h * j->parts[0].w;
+	float	   *out = j->y + (size_t) n * j->image;
+
+	for (int i = 0; i < j->n_parts; i++)
+	{
+		size_t		block = (size_t) j->parts[i].c * plane;
+
+		memcpy(out, j->inputs[i] + (size_t) n * block, block * sizeof(float));
+		out += block;
+	}
+}
+
+static size_t
+concat_image_size(int n_parts, const pgs_shape4 *parts)
+{
+	size_t		image = 0;
+
+	for (int i = 0; i < n_parts; i++)
+		image += (size_t) parts[i].c * parts[i].h * parts[i].w;
+	return image;
+}
+
 pgs_status
 pgs_cpu_concat_forward(void *ctx, int n_parts, const pgs_shape4 *parts, const float *const *x, float *y,
 					   pgs_error *err)
 {
+	pointwise_job job = {.y = y, .n_parts = n_parts, .parts = parts, .inputs = x};
 	pgs_status	st;
-	size_t		plane = 0,
-				image = 0;
 
 	if ((st = pgs_check_concat(n_parts, parts, err)) != PGS_OK)
 		return st;
-	plane = (size_t) parts[0].h * parts[0].w;
-	for (int i = 0; i < n_parts; i++)
-		image += (size_t) parts[i].c * plane;
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (image * parts[0].n > PARALLEL_MIN)
-	for (int n = 0; n < parts[0].n; n++)
-	{
-		float	   *out = y + (size_t) n * image;
-
-		for (int i = 0; i < n_parts; i++)
-		{
-			size_t		block = (size_t) parts[i].c * plane;
-
-			memcpy(out, x[i] + (size_t) n * block, block * sizeof(float));
-			out += block;
-		}
-	}
+	job.image = concat_image_size(n_parts, parts);
+	pgs_parallel_for(parts[0].n, job.image * parts[0].n > PARALLEL_MIN ? 0 : 1, concat_image, &job);
 	return PGS_OK;
+}
+
+static void
+concat_backward_image(void *arg, int n, int worker)
+{
+	const pointwise_job *j = arg;
+	size_t		plane = (size_t) j->parts[0].h * j->parts[0].w;
+	const float *in = j->dy + (size_t) n * j->image;
+
+	for (int i = 0; i < j->n_parts; i++)
+	{
+		size_t		block = (size_t) j->parts[i].c * plane;
+		float	   *out = j->grads[i] + (size_t) n * block;
+
+		for (size_t e = 0; e < block; e++)
+			out[e] += in[e];
+		in += block;
+	}
 }
 
 pgs_status
 pgs_cpu_concat_backward(void *ctx, int n_parts, const pgs_shape4 *parts, const float *dy, float *const *dx,
 						pgs_error *err)
 {
+	pointwise_job job = {.dy = dy, .n_parts = n_parts, .parts = parts, .grads = dx};
 	pgs_status	st;
-	size_t		plane,
-				image = 0;
 
 	if ((st = pgs_check_concat(n_parts, parts, err)) != PGS_OK)
 		return st;
-	plane = (size_t) parts[0].h * parts[0].w;
-	for (int i = 0; i < n_parts; i++)
-		image += (size_t) parts[i].c * plane;
-#pragma omp parallel for num_threads(pgs_cpu_thread_count()) schedule(static) if (image * parts[0].n > PARALLEL_MIN)
-	for (int n = 0; n < parts[0].n; n++)
-	{
-		const float *in = dy + (size_t) n * image;
-
-		for (int i = 0; i < n_parts; i++)
-		{
-			size_t		block = (size_t) parts[i].c * plane;
-			float	   *out = dx[i] + (size_t) n * block;
-
-			for (size_t e = 0; e < block; e++)
-				out[e] += in[e];
-			in += block;
-		}
-	}
+	job.image = concat_image_size(n_parts, parts);
+	pgs_parallel_for(parts[0].n, job.image * parts[0].n > PARALLEL_MIN ? 0 : 1, concat_backward_image, &job);
 	return PGS_OK;
 }
 

@@ -1,18 +1,11 @@
-# kernels/nn: the network engine's CPU reference. Parallel with OpenMP when the compiler supports it (else
-# serial); OpenBLAS is not linked but loaded at run time (gemm.c); .npz weights need libzip and the NPY
-# code of kernels/image, and are left out (an "unsupported" error) when either is missing, as on a GPU
-# machine building `make gpucheck`.
-NN_OPENMP := $(shell echo 'int main(void){return 0;}' | $(KERNEL_CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes)
-ifeq ($(NN_OPENMP),yes)
-  KERNEL_CFLAGS += -fopenmp
-  KERNEL_LIBS += -fopenmp
-else
-  KERNEL_CFLAGS += -Wno-unknown-pragmas
-endif
+# kernels/nn: the network engine's CPU reference, with its own thread pool (cpu_parallel.c, pthreads).
+# OpenBLAS is not linked but loaded at run time (gemm.c); .npz weights need libzip and the NPY code of
+# kernels/image, and are left out (an "unsupported" error) when either is missing, as on a GPU machine
+# building `make gpucheck`.
 NN_NPZ := $(if $(filter image,$(KERNEL_MODULES)),$(shell pkg-config --exists libzip 2>/dev/null && echo yes))
 ifeq ($(NN_NPZ),yes)
   KERNEL_CPPFLAGS += -DPGS_HAVE_NPZ $(shell pkg-config --cflags libzip)
   KERNEL_LIBS += $(shell pkg-config --libs libzip)
 endif
 KERNEL_LIBS += -ldl -lpthread -lm
-KERNEL_FOUND += nn: OpenMP $(or $(NN_OPENMP),no), npz $(or $(NN_NPZ),no);
+KERNEL_FOUND += nn: npz $(or $(NN_NPZ),no);

@@ -15,8 +15,15 @@ GPUCHECK_BINS := $(patsubst test/gpucheck/%.c,build/gpucheck/%,$(GPUCHECK_SRCS))
 
 gpucheck-bins: $(CUDA_MODULE) $(GPUCHECK_BINS)
 
+# The engine's benchmark tool, for test/bench/gpu/run.sh on a machine without PostgreSQL.
+bench-bins: $(CUDA_MODULE) build/gpucheck/pgs_nn_bench
+
+build/gpucheck/pgs_nn_bench: test/tools/pgs_nn_bench.c $(KERNEL_LIB)
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CPPFLAGS) $(KERNEL_CFLAGS) -o $@ $< $(KERNEL_LIB) $(KERNEL_LIBS) -ldl -lm
+
 build/gpucheck/%: test/gpucheck/%.c test/gpucheck/gpucheck.h $(KERNEL_LIB)
 	@mkdir -p $(dir $@)
 	$(KERNEL_CC) $(KERNEL_CPPFLAGS) $(KERNEL_CFLAGS) -o $@ $< $(KERNEL_LIB) $(KERNEL_LIBS) -ldl -lm
 
-.PHONY: all gpucheck-bins
+.PHONY: all gpucheck-bins bench-bins

@@ -1,4 +1,4 @@
-/* Command-line face of the network engine for oracles and benchmarks: run, train a few steps, time. */
+/* Command-line face of the network engine for the oracles: run a batch, train a few steps, export weights. */
 #include "../../kernels/device/cuda_module.h"
 #include "../../kernels/device/ops.h"
 #include "../../kernels/image/npy.h"
@@ -15,12 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static const char *usage =
 	"usage: pgs_nn run    [network options] --weights W.npz --images X.npy [--targets T.npy | --labels L.npy]\n"
 	"                     [--mode train|infer] [--steps K] [optimizer options] --out DIR\n"
-	"       pgs_nn bench  [network options] --batch N [--mode train|infer] [--iterations K]\n"
 	"       pgs_nn export [network options] --seed S --out W.npz\n"
 	"network options: --arch inception_v3|small_cnn --head sigmoid|softmax --outputs K --aux\n"
 	"                 --size H W --dropout P --device cpu|cuda --threads N --gemm auto|plain|openblas\n"
@@ -117,8 +115,6 @@ typedef struct options
 	const char *out;
 	pgs_net_mode mode;
 	int			steps;
-	int			batch;
-	int			iterations;
 	uint64_t	seed;
 } options;
 
@@ -142,8 +138,6 @@ parse(int argc, char **argv, options *o)
 	pgs_optimizer_config_defaults(&o->opt, kind);
 	o->device = "cpu";
 	o->mode = PGS_NET_TRAIN;
-	o->batch = 1;
-	o->iterations = 3;
 	for (int i = 2; i < argc; i++)
 	{
 		const char *a = argv[i];
@@ -197,10 +191,6 @@ parse(int argc, char **argv, options *o)
 			o->mode = strcmp(v, "infer") == 0 ? PGS_NET_INFER : PGS_NET_TRAIN;
 		else if (strcmp(a, "--steps") == 0)
 			o->steps = atoi(v);
-		else if (strcmp(a, "--batch") == 0)
-			o->batch = atoi(v);
-		else if (strcmp(a, "--iterations") == 0)
-			o->iterations = atoi(v);
 		else if (strcmp(a, "--seed") == 0)
 			o->seed = strtoull(v, NULL, 10);
 		else if (strcmp(a, "--lr") == 0)
@@ -391,68 +381,6 @@ command_run(const options *o)
 	return 0;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* bench: the best of --iterations timed runs after one warm-up; prints images/s and the peak plan size. */
-static int
-command_bench(const options *o)
-{
-	const pgs_ops *ops = open_device(o);
-	pgs_net    *net = build(o, ops);
-	size_t		per_image = (size_t) o->net.in_channels * o->net.in_height * o->net.in_width;
-	float	   *images = malloc((size_t) o->batch * per_image * sizeof(float));
-	float	   *targets = calloc((size_t) o->batch * o->net.outputs, sizeof(float));
-	int32_t    *labels = calloc((size_t) o->batch, sizeof(int32_t));
-	pgs_optimizer *opt = NULL;
-	pgs_error	err;
-	double		best = INFINITY;
-	unsigned long long state = 1;
-
-	for (size_t i = 0; i < (size_t) o->batch * per_image; i++)
-	{
-		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-		images[i] = (float) ((state >> 40) / 16777216.0 * 2.0 - 1.0);
-	}
-	if (o->mode == PGS_NET_TRAIN && pgs_optimizer_create(net, &o->opt, &opt, &err) != PGS_OK)
-		die("optimizer", &err);
-	for (int it = 0; it <= o->iterations; it++)
-	{
-		double		start = now_seconds();
-		pgs_net_loss loss;
-
-		if (pgs_net_forward(net, o->batch, images, o->mode, &err) != PGS_OK)
-			die("forward", &err);
-		if (o->mode == PGS_NET_TRAIN &&
-			(pgs_net_zero_grads(net, &err) != PGS_OK ||
-			 pgs_net_backward(net, targets, labels, 0.4f, &loss, &err) != PGS_OK ||
-			 pgs_optimizer_step(opt, NULL, &err) != PGS_OK))
-			die("training step", &err);
-		if (o->mode == PGS_NET_INFER && pgs_net_logits(net, targets, NULL, &err) != PGS_OK)
-			die("logits", &err);
-		if (ops->synchronize(ops->ctx, &err) != PGS_OK)
-			die("synchronize", &err);
-		if (it > 0 && now_seconds() - start < best)
-			best = now_seconds() - start;
-	}
-	printf("%s %s batch %d: %.4f s per batch, %.2f images/s, %.0f MiB planned on %s (%s, %d threads)\n",
-		   pgs_arch_name(o->net.arch), o->mode == PGS_NET_TRAIN ? "train" : "infer", o->batch, best,
-		   o->batch / best, pgs_net_planned_bytes(net) / 1048576.0, ops->name,
-		   pgs_gemm_backend_name(pgs_gemm_use(PGS_GEMM_AUTO)), pgs_cpu_thread_count());
-	pgs_optimizer_free(opt);
-	pgs_net_free(net);
-	free(images);
-	free(targets);
-	free(labels);
-	return 0;
-}
-
 /* export: a freshly initialised network's weights as .npz. */
 static int
 command_export(const options *o)
@@ -488,8 +416,6 @@ main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (strcmp(argv[1], "run") == 0)
 		return command_run(&o);
-	if (strcmp(argv[1], "bench") == 0)
-		return command_bench(&o);
 	if (strcmp(argv[1], "export") == 0)
 		return command_export(&o);
 	fputs(usage, stderr);
