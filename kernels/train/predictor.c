@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "device_batch.h"
 #include "engine_names.h"
 #include "stored_model.h"
 
@@ -12,8 +13,8 @@ struct pgs_predictor
 	pgs_predictor_spec spec;
 	const pgs_ops *ops;
 	pgs_net    *net;
-	float	   *input;			/* host: `capacity` normalised NCHW images */
-	float	   *logits;
+	pgs_device_batch batch;
+	float	   *logits;			/* host: `capacity` logits */
 	int			capacity;
 	size_t		weight_bytes;
 };
@@ -47,6 +48,7 @@ pgs_predictor_create(const pgs_ops *ops, const pgs_predictor_spec *spec, const u
 		goto fail;
 	}
 	p->weight_bytes = sizeof(float) * (pgs_net_param_count(p->net) + pgs_net_buffer_count(p->net));
+	pgs_device_batch_init(&p->batch, ops, spec->height, spec->width, spec->channels);
 	*out = p;
 	return PGS_OK;
 fail:
@@ -59,8 +61,8 @@ pgs_predictor_free(pgs_predictor *p)
 {
 	if (p == NULL)
 		return;
+	pgs_device_batch_free(&p->batch);
 	pgs_net_free(p->net);
-	free(p->input);
 	free(p->logits);
 	free(p);
 }
@@ -68,26 +70,22 @@ pgs_predictor_free(pgs_predictor *p)
 pgs_status
 pgs_predictor_run(pgs_predictor *p, int n, const uint8_t *images, double *probabilities, pgs_error *err)
 {
-	size_t		pixels = (size_t) p->spec.height * p->spec.width * p->spec.channels;
 	pgs_status	st;
 
 	if (n < 1)
 		return pgs_fail(err, PGS_ERR_INTERNAL, "empty batch");
 	if (n > p->capacity)
 	{
-		float	   *input = realloc(p->input, sizeof(float) * pixels * (size_t) n);
-		float	   *logits = input ? realloc(p->logits, sizeof(float) * (size_t) n) : NULL;
+		float	   *logits = realloc(p->logits, sizeof(float) * (size_t) n);
 
-		if (input)
-			p->input = input;
 		if (logits == NULL)
 			return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a batch of %d images", n);
 		p->logits = logits;
 		p->capacity = n;
 	}
-	if ((st = pgs_cpu_prepare_input(NULL, n, p->spec.height, p->spec.width, p->spec.channels, images, NULL,
-									pgs_engine_normalization(p->spec.normalisation), p->input, err)) != PGS_OK ||
-		(st = pgs_net_forward(p->net, n, p->input, PGS_NET_INFER, err)) != PGS_OK ||
+	if ((st = pgs_device_batch_prepare(&p->batch, n, images, NULL, pgs_engine_normalization(p->spec.normalisation),
+									   err)) != PGS_OK ||
+		(st = pgs_net_forward_device(p->net, n, p->batch.input, PGS_NET_INFER, err)) != PGS_OK ||
 		(st = pgs_net_logits(p->net, p->logits, NULL, err)) != PGS_OK)
 		return st;
 	/* The sigmoid in double of the float logit, so every path (row or batch) rounds the same way. */
@@ -99,6 +97,7 @@ pgs_predictor_run(pgs_predictor *p, int n, const uint8_t *images, double *probab
 size_t
 pgs_predictor_bytes(const pgs_predictor *p)
 {
-	return p->weight_bytes + sizeof(float) * (size_t) p->capacity *
-		((size_t) p->spec.height * p->spec.width * p->spec.channels + 1) + pgs_net_planned_bytes(p->net);
+	/* weights, the batch buffers (uint8 and float images), the network's planned activations */
+	return p->weight_bytes + (size_t) p->batch.capacity * (size_t) p->spec.height * p->spec.width *
+		p->spec.channels * (1 + sizeof(float)) + pgs_net_planned_bytes(p->net);
 }

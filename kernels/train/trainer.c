@@ -15,6 +15,7 @@
 #include "../common/prng.h"
 #include "../metrics/roc.h"
 #include "../nn/optimizer.h"
+#include "device_batch.h"
 #include "engine_names.h"
 #include "../nn/model_file.h"
 #include "stored_model.h"
@@ -42,7 +43,7 @@ struct pgs_trainer
 	int64_t    *order;			/* training indices in this epoch's order */
 	uint8_t    *images;			/* host: a batch of HWC uint8 images */
 	pgs_augment_params *params;
-	float	   *input;			/* host: the batch as normalised NCHW floats */
+	pgs_device_batch batch;		/* the batch on the device, augmented and normalised there */
 	float	   *targets;
 	float	   *logits;
 };
@@ -147,10 +148,10 @@ pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_
 	t->order = malloc(sizeof(int64_t) * (size_t) training->count);
 	t->images = malloc(pixels * (size_t) buffer_batch);
 	t->params = malloc(sizeof(pgs_augment_params) * (size_t) buffer_batch);
-	t->input = malloc(sizeof(float) * pixels * (size_t) buffer_batch);
+	pgs_device_batch_init(&t->batch, ops, training->height, training->width, training->channels);
 	t->targets = malloc(sizeof(float) * (size_t) buffer_batch);
 	t->logits = malloc(sizeof(float) * (size_t) buffer_batch);
-	if (!t->order || !t->images || !t->params || !t->input || !t->targets || !t->logits)
+	if (!t->order || !t->images || !t->params || !t->targets || !t->logits)
 	{
 		st = pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the training buffers");
 		goto fail;
@@ -173,7 +174,7 @@ pgs_trainer_free(pgs_trainer *t)
 	free(t->order);
 	free(t->images);
 	free(t->params);
-	free(t->input);
+	pgs_device_batch_free(&t->batch);
 	free(t->targets);
 	free(t->logits);
 	free(t);
@@ -236,8 +237,7 @@ assemble(pgs_trainer *t, const pgs_data_cache *cache, const int64_t *indices, in
 			pgs_augment_draw(&t->augment, pgs_prng_mix(t->recipe.seed, STREAM_AUGMENT + (uint64_t) t->epoch * 16),
 							 (uint64_t) index, &t->params[i]);
 	}
-	return pgs_cpu_prepare_input(NULL, n, cache->height, cache->width, cache->channels, t->images,
-								 augment ? t->params : NULL, t->normalization, t->input, err);
+	return pgs_device_batch_prepare(&t->batch, n, t->images, augment ? t->params : NULL, t->normalization, err);
 }
 
 pgs_status
@@ -255,7 +255,7 @@ pgs_trainer_train_step(pgs_trainer *t, pgs_train_step *step, pgs_error *err)
 		return st;
 	step->learning_rate = pgs_lr_at(pgs_optimizer_get_config(t->optimizer), pgs_optimizer_steps(t->optimizer));
 	if ((st = pgs_net_zero_grads(t->net, err)) != PGS_OK ||
-		(st = pgs_net_forward(t->net, n, t->input, PGS_NET_TRAIN, err)) != PGS_OK ||
+		(st = pgs_net_forward_device(t->net, n, t->batch.input, PGS_NET_TRAIN, err)) != PGS_OK ||
 		(st = pgs_net_backward(t->net, t->targets, NULL, 0.4f, &loss, err)) != PGS_OK)
 		return st;
 	step->loss = loss.loss;
@@ -296,7 +296,7 @@ pgs_trainer_validate(pgs_trainer *t, pgs_validation *result, pgs_error *err)
 		int			n = (int) (v->count - first < VALIDATION_BATCH ? v->count - first : VALIDATION_BATCH);
 
 		if ((st = assemble(t, v, NULL, first, n, false, err)) != PGS_OK ||
-			(st = pgs_net_forward(t->net, n, t->input, PGS_NET_INFER, err)) != PGS_OK ||
+			(st = pgs_net_forward_device(t->net, n, t->batch.input, PGS_NET_INFER, err)) != PGS_OK ||
 			(st = pgs_net_logits(t->net, t->logits, NULL, err)) != PGS_OK)
 			goto done;
 		for (int i = 0; i < n; i++)
