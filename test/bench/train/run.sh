@@ -25,10 +25,10 @@ for c in "${cases[@]}"; do
 		    FROM bench_photos" \
 		-c "DELETE FROM bench_$name WHERE img IS NULL OR id NOT IN (SELECT id FROM bench_$name WHERE img IS NOT NULL ORDER BY id LIMIT $n)"
 	# The same images for PyTorch, as one N×H×W×3 array.
-	psql -X -At -c "SELECT encode(img, 'base64') FROM bench_$name ORDER BY id" >"$dir/$name.b64"
-	/usr/bin/python3 - "$dir/$name.b64" "$dir/$name.npy" <<'PY'
-import base64, io, sys, numpy as np
-arrays = [np.load(io.BytesIO(base64.b64decode(line))) for line in open(sys.argv[1]) if line.strip()]
+	psql -X -At -c "SELECT encode(img, 'hex') FROM bench_$name ORDER BY id" >"$dir/$name.hex"
+	/usr/bin/python3 - "$dir/$name.hex" "$dir/$name.npy" <<'PY'
+import io, sys, numpy as np
+arrays = [np.load(io.BytesIO(bytes.fromhex(line.strip()))) for line in open(sys.argv[1]) if line.strip()]
 np.save(sys.argv[2], np.stack(arrays))
 PY
 	job=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT screen.train('bench_$name',
