@@ -171,6 +171,13 @@ end_orphaned_job(int64 job_id, pgs_job_event event)
 
 	if (pgscreen_jobs_preloaded())
 		return false;
+	/*
+	 * Look before locking: wait() runs in one long transaction, and a row lock taken here would stall the
+	 * live worker's next progress update until wait() returned.
+	 */
+	if (!pgscreen_job_fetch(job_id, false, &row) || row.state != PGS_JOB_RUNNING ||
+		pgscreen_job_worker_alive(row.worker_pid, row.worker_started_at))
+		return false;
 	if (!pgscreen_job_fetch(job_id, true, &row) || row.state != PGS_JOB_RUNNING ||
 		pgscreen_job_worker_alive(row.worker_pid, row.worker_started_at))
 		return false;

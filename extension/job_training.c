@@ -26,13 +26,6 @@ best_model_path(JobRun *run, int epoch)
 	return psprintf("%s/best-%d.model", run->dir, epoch);
 }
 
-/* Raise a kernel failure as an error of the job (the worker records it and carries on). */
-static void
-check(pgs_status st, pgs_error *err, const char *what)
-{
-	pgscreen_check(st, err, what);
-}
-
 /* The recorded recipe, the device it names, and the input the model will take. */
 static void
 prepare(JobRun *run)
@@ -56,9 +49,9 @@ prepare(JobRun *run)
 	run->input.max_pixels = pgscreen_max_image_pixels;
 	pgs_error_clear(&err);
 	/* The validation set takes what memory the training set leaves; both share the total limit. */
-	check(pgs_data_cache_init(&run->training, r->input_size, r->input_size, 3, memory, limit,
+	pgscreen_check(pgs_data_cache_init(&run->training, r->input_size, r->input_size, 3, memory, limit,
 							  psprintf("%s/training.cache", run->dir), &err), &err, "could not set up the data cache");
-	check(pgs_data_cache_init(&run->validation, r->input_size, r->input_size, 3, memory, limit,
+	pgscreen_check(pgs_data_cache_init(&run->validation, r->input_size, r->input_size, 3, memory, limit,
 							  psprintf("%s/validation.cache", run->dir), &err), &err, "could not set up the data cache");
 }
 
@@ -107,7 +100,7 @@ start_from_pretrained(JobRun *run)
 				 errmsg("pretrained model \"%s\" does not exist", run->recipe.recipe.pretrained)));
 	weights = pgscreen_model_weights(run->recipe.pretrained_model_id);
 	pgs_error_clear(&err);
-	check(pgs_trainer_load_model(run->trainer, (const uint8 *) VARDATA(weights), VARSIZE(weights) - VARHDRSZ,
+	pgscreen_check(pgs_trainer_load_model(run->trainer, (const uint8 *) VARDATA(weights), VARSIZE(weights) - VARHDRSZ,
 								 true, &err), &err, "could not load the pretrained weights");
 	pfree(weights);
 	pgscreen_worker_xact_commit();
@@ -188,12 +181,12 @@ train_epoch(JobRun *run, int epoch, pgs_epoch_record *record)
 
 	memset(record, 0, sizeof(*record));
 	pgs_error_clear(&err);
-	check(pgs_trainer_begin_epoch(run->trainer, epoch, &err), &err, "could not start the epoch");
+	pgscreen_check(pgs_trainer_begin_epoch(run->trainer, epoch, &err), &err, "could not start the epoch");
 	run->epoch = epoch;
 	run->step = 0;
 	do
 	{
-		check(pgs_trainer_train_step(run->trainer, &step, &err), &err, "could not train a batch");
+		pgscreen_check(pgs_trainer_train_step(run->trainer, &step, &err), &err, "could not train a batch");
 		if (!isfinite(step.loss))
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
@@ -267,7 +260,7 @@ save_model(JobRun *run, const pgs_early_stopping *es, int epochs, bool stopped_e
 
 	run->phase = "saving";
 	pgs_error_clear(&err);
-	check(pgs_read_whole_file(best_model_path(run, es->best_epoch), &weights, &len, &err), &err,
+	pgscreen_check(pgs_read_whole_file(best_model_path(run, es->best_epoch), &weights, &len, &err), &err,
 		  "could not read the best checkpoint");
 	record.name = run->row.model_name;
 	record.owner = run->identity.owner;
@@ -322,13 +315,13 @@ pgscreen_job_train(JobRun *run)
 	load_data(run);
 
 	pgs_error_clear(&err);
-	check(pgs_trainer_create(r, pgscreen_device_ops(), &run->training, &run->validation, &run->trainer, &err),
+	pgscreen_check(pgs_trainer_create(r, pgscreen_device_ops(), &run->training, &run->validation, &run->trainer, &err),
 		  &err, "could not set up training");
 	run->steps_per_epoch = pgs_trainer_steps_per_epoch(run->trainer);
 	pgs_early_stopping_init(&progress.early_stopping, r->min_auc_gain, r->patience);
 	if (run->resume && access(checkpoint, F_OK) == 0)
 	{
-		check(pgs_trainer_read_checkpoint(run->trainer, checkpoint, &progress, &err), &err,
+		pgscreen_check(pgs_trainer_read_checkpoint(run->trainer, checkpoint, &progress, &err), &err,
 			  "could not resume from the checkpoint");
 		ereport(LOG, (errmsg("pgscreen job " INT64_FORMAT " resumes after epoch %d", run->identity.job_id,
 							 progress.epochs_done)));
@@ -348,7 +341,7 @@ pgscreen_job_train(JobRun *run)
 
 		train_epoch(run, epoch, record);
 		pgscreen_job_report(run, psprintf("epoch %d/%d, validating", epoch, r->max_epochs));
-		check(pgs_trainer_validate(run->trainer, &v, &err), &err, "could not validate");
+		pgscreen_check(pgs_trainer_validate(run->trainer, &v, &err), &err, "could not validate");
 		record->validation_loss = v.loss;
 		record->auc = v.auc;
 		record->auc_lower = v.auc_lower;
@@ -360,14 +353,14 @@ pgscreen_job_train(JobRun *run)
 			size_t		len;
 			pgs_status	st;
 
-			check(pgs_trainer_export_model(run->trainer, &pgs_malloc_allocator, &bytes, &len, &err), &err,
+			pgscreen_check(pgs_trainer_export_model(run->trainer, &pgs_malloc_allocator, &bytes, &len, &err), &err,
 				  "could not export the model");
 			st = pgs_write_file_atomically(best_model_path(run, epoch), bytes, len, &err);
 			free(bytes);
-			check(st, &err, "could not write the best checkpoint");
+			pgscreen_check(st, &err, "could not write the best checkpoint");
 		}
 		progress.epochs_done = epoch;
-		check(pgs_trainer_write_checkpoint(run->trainer, &progress, checkpoint, &err), &err,
+		pgscreen_check(pgs_trainer_write_checkpoint(run->trainer, &progress, checkpoint, &err), &err,
 			  "could not write the checkpoint");
 		run->last_checkpoint_epoch = epoch;
 		run->best_auc = progress.early_stopping.best_auc;

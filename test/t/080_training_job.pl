@@ -9,7 +9,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use TrainingCluster;
 
-my $node = training_cluster('training_job', "pgscreen.max_jobs = 1\n");
+# No memory for the data cache: both jobs train from a file in their job directories.
+my $node = training_cluster('training_job', "pgscreen.max_jobs = 1\npgscreen.job_cache_memory = 0\n");
 my $rows = make_photos($node, 650, 7);
 cmp_ok($rows, '>', 500, "$rows synthetic photographs preprocessed");
 
@@ -34,6 +35,8 @@ is($epochs, 4, 'progress: max_epochs');
 is($steps, int($training_rows / 32), 'progress: steps per epoch (a short last batch is left out)');
 
 is($node->safe_psql('postgres', "SELECT screen.wait($job, '10 min')"), 'succeeded', 'the job succeeds');
+like(slurp_file($node->logfile), qr/pgscreen job $job: cached \d+ training and \d+ validation images \(0 MB in memory, [1-9]\d* MB in files\)/,
+	'training from the file cache (pgscreen.job_cache_memory = 0)');
 my $auc = job_field($node, $job, 'best_validation_auc');
 cmp_ok($auc, '>', 0.8, "validation AUC $auc is above 0.8");
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.training_log WHERE job_id = $job"), 4,

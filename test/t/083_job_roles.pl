@@ -73,6 +73,14 @@ my ($nan) = as('alice', "SELECT screen.train('diverges', '$query', '$query', '"
 is($out, 'failed', 'a diverging job fails');
 like(job_field($node, $nan, "error_sqlstate || ': ' || error"),
 	qr/^22P01: training diverged: the loss is (NaN|infinite) in epoch \d+, batch \d+$/, 'saying that the loss diverged');
+# The data cache is bounded (pgscreen.job_cache_limit, here 1 MB for alice's jobs): larger data fail the job.
+$node->safe_psql('postgres', "ALTER ROLE alice SET pgscreen.job_cache_limit = '1MB'");
+my ($big) = as('alice', "SELECT screen.train('too_big', '$query', '$query', '" . quick_options() . "')");
+($out) = as('alice', "SELECT screen.wait($big, '5 min')");
+is($out, 'failed', 'a job whose data exceed the cache limit fails');
+like(job_field($node, $big, "error_sqlstate || ': ' || error"),
+	qr/^54000: could not cache the training_query: the data exceed the cache limit of 1 MB after \d+ images$/,
+	'before training, saying so');
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.models"), 0, 'no job stored a model');
 
 # None of this touched the server.

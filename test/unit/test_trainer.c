@@ -224,6 +224,43 @@ test_checkpoint_round_trip(void)
 	pgs_data_cache_free(&other);
 }
 
+/* Another run's weights (a pretrained model) replace a trainer's own: it then scores exactly as that run. */
+static void
+test_start_from_stored_model(void)
+{
+	pgs_data_cache train,
+				val;
+	pgs_recipe	r;
+	pgs_trainer *a,
+			   *b;
+	pgs_validation va,
+				vb;
+	uint8_t    *model;
+	size_t		len;
+	pgs_error	err;
+	double		last;
+
+	fill_cache(&train, 9, 48);
+	fill_cache(&val, 10, 30);
+	small_recipe(&r);
+	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
+	train_epochs(a, 1, 1, &last);
+	CHECK_OK(pgs_trainer_validate(a, &va, &err), &err);
+	CHECK_OK(pgs_trainer_export_model(a, &pgs_malloc_allocator, &model, &len, &err), &err);
+	r.seed = 43;
+	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &b, &err), &err);
+	CHECK_OK(pgs_trainer_validate(b, &vb, &err), &err);
+	CHECK(vb.loss != va.loss);
+	CHECK_OK(pgs_trainer_load_model(b, model, len, true, &err), &err);
+	CHECK_OK(pgs_trainer_validate(b, &vb, &err), &err);
+	CHECK(vb.loss == va.loss && vb.auc == va.auc);
+	free(model);
+	pgs_trainer_free(a);
+	pgs_trainer_free(b);
+	pgs_data_cache_free(&train);
+	pgs_data_cache_free(&val);
+}
+
 static void
 test_divergence_is_reported(void)
 {
@@ -267,6 +304,7 @@ main(void)
 	RUN(test_learns_synthetic_task);
 	RUN(test_reproducible);
 	RUN(test_checkpoint_round_trip);
+	RUN(test_start_from_stored_model);
 	RUN(test_divergence_is_reported);
 	return unit_done();
 }
