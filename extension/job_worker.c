@@ -54,24 +54,32 @@ pgscreen_job_report(JobRun *run, const char *activity)
 						   psprintf("pgscreen job " INT64_FORMAT ": %s", run->identity.job_id, activity));
 }
 
-void
-pgscreen_job_check_cancel(JobRun *run)
+/* Raise 57014 if screen.cancel() asked this job to stop (read in the current transaction). */
+static void
+raise_if_cancelled(JobRun *run)
 {
 	JobRow		row;
-	bool		own_transaction = !IsTransactionState();
 
-	if (own_transaction)
-		pgscreen_worker_xact_begin();
 	if (!pgscreen_job_fetch(run->identity.job_id, false, &row))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job " INT64_FORMAT " was deleted while running", run->identity.job_id)));
-	if (own_transaction)
-		pgscreen_worker_xact_commit();
 	if (row.cancel_requested)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("job " INT64_FORMAT " was cancelled", run->identity.job_id)));
+}
+
+void
+pgscreen_job_check_cancel(JobRun *run)
+{
+	bool		own_transaction = !IsTransactionState();
+
+	if (own_transaction)
+		pgscreen_worker_xact_begin();
+	raise_if_cancelled(run);
+	if (own_transaction)
+		pgscreen_worker_xact_commit();
 }
 
 #define PROGRESS_INTERVAL_MS 100
@@ -79,22 +87,13 @@ pgscreen_job_check_cancel(JobRun *run)
 void
 pgscreen_job_batch_done(JobRun *run)
 {
-	JobRow		row;
-
 	CHECK_FOR_INTERRUPTS();
 	pgscreen_worker_xact_begin();
 	progress_commit_without_flush();
 	if (TimestampDifferenceExceeds(run->last_progress_write, GetCurrentTimestamp(), PROGRESS_INTERVAL_MS))
 		pgscreen_job_write_progress(run, true);
-	if (!pgscreen_job_fetch(run->identity.job_id, false, &row))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("job " INT64_FORMAT " was deleted while running", run->identity.job_id)));
+	raise_if_cancelled(run);
 	pgscreen_worker_xact_commit();
-	if (row.cancel_requested)
-		ereport(ERROR,
-				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("job " INT64_FORMAT " was cancelled", run->identity.job_id)));
 }
 
 static Datum
