@@ -811,6 +811,8 @@ SELECT pg_catalog.pg_extension_config_dump('screen.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('screen.training_log', '');
 SELECT pg_catalog.pg_extension_config_dump('screen.models', '');
 SELECT pg_catalog.pg_extension_config_dump('screen.model_weights', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.jobs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.models_id_seq', '');
 
 -- Backends cache loaded models; a change to screen.models tells every backend to drop its cache at commit.
 CREATE FUNCTION screen.models_changed()
