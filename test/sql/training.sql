@@ -183,10 +183,10 @@ FROM recorded_recipe('{"augmentation": {"hue": 0.1}, "preprocess": "graham", "ar
 SELECT recorded_recipe('{"augmentation": false, "seed": 1}')->'augmentation'->'enabled' AS augmentation;
 
 -- Jobs whose data cannot be read fail with PostgreSQL's own error, and the job records it.
-SELECT screen.wait(id, '60 s') AS state, error, error_sqlstate, phase, finished_at IS NOT NULL AS finished
-FROM screen.jobs WHERE model_name = 'recipe_probe' ORDER BY id LIMIT 1;
 SELECT count(*) AS probes, count(*) FILTER (WHERE screen.wait(id, '60 s') = 'failed') AS failed
 FROM screen.jobs WHERE model_name = 'recipe_probe';
+SELECT state, error, error_sqlstate, phase, finished_at IS NOT NULL AS finished
+FROM screen.jobs WHERE model_name = 'recipe_probe' ORDER BY id LIMIT 1;
 SELECT screen.cancel(id) FROM screen.jobs WHERE model_name = 'recipe_probe' ORDER BY id LIMIT 1;
 SELECT screen.cancel(-1);
 SELECT screen.wait(-1);
