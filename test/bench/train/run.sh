@@ -44,7 +44,7 @@ PY
 		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1)
 	images=$(psql -X -At -c "SELECT count(*) FROM bench_$name")
 	steps=$(( images / BATCH ))
-	torch_out=$(/usr/bin/python3 "$REPO/test/bench/train/torch_side.py" "$arch" "$side" "$dir/$name.npy" "$steps" "$BATCH")
+	torch_out=$(/usr/bin/python3 "$REPO/test/bench/train/torch_side.py" "$arch" "$side" "$dir/$name.npy" "$steps" "$BATCH" "$device")
 	torch_train=$(sed -n 's/^train //p' <<<"$torch_out")
 	torch_infer=$(sed -n 's/^infer //p' <<<"$torch_out")
 	awk -v n="$name" -v d="$device" -v t="$train" -v tt="$torch_train" -v ms="$score_ms" -v im="$images" -v ti="$torch_infer" 'BEGIN {
