@@ -38,8 +38,17 @@ is($node->safe_psql('postgres', qq{
 	AND logged_at >= '$before'::timestamptz AND logged_at >= pg_postmaster_start_time()}), 0,
 	'epochs up to the checkpoint were not redone');
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.models WHERE job_id = $job"), 1, 'one model is stored');
+# A worker ended by pg_terminate_backend() is one that crashed: the launcher starts another, which resumes.
+my $second = $node->safe_psql('postgres',
+	"SELECT screen.train('terminated', '$query', '$query', '" . quick_options(max_epochs => 3) . "')");
+wait_for_job_state($node, $second, "last_checkpoint_epoch >= 1 AND step >= 1", 'another job has a checkpoint');
+is($node->safe_psql('postgres', "SELECT pg_terminate_backend(worker_pid) FROM screen.jobs WHERE id = $second"), 't',
+	'its worker is terminated');
+is($node->safe_psql('postgres', "SELECT screen.wait($second, '10 min')"), 'succeeded', 'the job still finishes');
+is(job_field($node, $second, 'resumes'), 1, 'resumed once, by the launcher');
+
 my @left = glob($node->data_dir . '/pgscreen/jobs/*');
-is(scalar(@left), 0, 'the job directory is gone');
+is(scalar(@left), 0, 'the job directories are gone');
 
 $node->stop;
 done_testing();
