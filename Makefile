@@ -35,7 +35,7 @@ ifeq ($(PGXS),)
   $(error pg_config not found: run "make deps" (or "make check"), or set PG_CONFIG)
 endif
 
-KERNEL_MODULES = common device image dicom nn metrics train
+KERNEL_MODULES = common device image dicom dicomnet metrics nn train
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk
@@ -45,7 +45,9 @@ MODULE_big = pgscreen
 OBJS = $(patsubst %.c,%.o,$(wildcard extension/*.c)) $(KERNEL_LIB)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
-PG_CPPFLAGS = $(if $(BUILD_CUDA),-DPGSCREEN_BUILT_WITH_CUDA)
+# -MMD: extension objects depend on the headers they include (Debian's PGXS has autodepend off), so a changed
+# struct in a header rebuilds every file that uses it.
+PG_CPPFLAGS = $(if $(BUILD_CUDA),-DPGSCREEN_BUILT_WITH_CUDA) -MMD -MP
 SHLIB_LINK = $(KERNEL_LIBS) -ldl
 EXTRA_CLEAN = build $(CUDA_MODULE) extension/*.d
 
@@ -53,6 +55,7 @@ EXTRA_CLEAN = build $(CUDA_MODULE) extension/*.d
 override with_llvm = no
 
 include $(PGXS)
+-include $(patsubst %.c,%.d,$(wildcard extension/*.c))
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

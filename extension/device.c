@@ -155,8 +155,12 @@ open_gpu(int ordinal)
 	return ops;
 }
 
-const pgs_ops *
-pgscreen_device_ops(void)
+/*
+ * The device pgscreen.device resolves to: DEVICE_CPU or a GPU number. Probes CUDA (once per backend) but
+ * does not create a context on the GPU; raises an error when a GPU is demanded and none is usable.
+ */
+static int
+resolve_device(void)
 {
 	int			ordinal;
 	int			n_gpus;
@@ -164,10 +168,10 @@ pgscreen_device_ops(void)
 	if (!pgscreen_device_check_setting(pgscreen_device, &ordinal, NULL))
 		elog(ERROR, "invalid pgscreen.device \"%s\"", pgscreen_device);
 	if (ordinal == DEVICE_CPU)
-		return pgs_cpu_ops();
+		return DEVICE_CPU;
 	n_gpus = cuda_probe();
 	if (ordinal == DEVICE_AUTO)
-		return n_gpus > 0 ? open_gpu(0) : pgs_cpu_ops();
+		return n_gpus > 0 ? 0 : DEVICE_CPU;
 	if (n_gpus == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -179,13 +183,26 @@ pgscreen_device_ops(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pgscreen.device is \"%s\" but this machine has %d GPU%s",
 						pgscreen_device, n_gpus, n_gpus == 1 ? "" : "s")));
-	return open_gpu(ordinal);
+	return ordinal;
 }
 
+const pgs_ops *
+pgscreen_device_ops(void)
+{
+	int			device = resolve_device();
+
+	return device == DEVICE_CPU ? pgs_cpu_ops() : open_gpu(device);
+}
+
+/* Answering which device would be used must not cost a CUDA context (hundreds of MB of GPU memory). */
 Datum
 pgscreen_current_device(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(pgscreen_device_ops()->name));
+	int			device = resolve_device();
+
+	if (device == DEVICE_CPU)
+		PG_RETURN_TEXT_P(cstring_to_text("cpu"));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("cuda:%d", device)));
 }
 
 static char *

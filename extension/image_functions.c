@@ -1,6 +1,7 @@
 /* SQL functions over image bytea: image_info, to_npy, to_png and tensor_info. */
 #include "pgscreen.h"
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -23,21 +24,43 @@ raise_result_too_large(void)
 			 errmsg("result would exceed the 1 GB limit of a bytea value")));
 }
 
+/*
+ * Every format keeps its header at the start, so for a value stored out of line (a mammogram, a large
+ * photograph) image_info first reads a slice: scanning a table for sizes then fetches kilobytes per row,
+ * not megabytes. Only when the slice is not enough (a JPEG with huge metadata before its frame header) is
+ * the whole value read.
+ */
+#define IMAGE_HEADER_SLICE (256 * 1024)
+
+static pgs_status
+probe_datum(bytea *img, pgs_image_info *info, pgs_error *err)
+{
+	pgs_error_clear(err);
+	return pgs_image_probe((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), info, err);
+}
+
 Datum
 pgscreen_image_info(PG_FUNCTION_ARGS)
 {
-	bytea	   *img = PG_GETARG_BYTEA_PP(0);
+	Datum		raw = PG_GETARG_DATUM(0);
 	pgs_image_info info;
 	pgs_error	err;
+	pgs_status	st;
 	TupleDesc	tupdesc;
 	Datum		values[6];
 	bool		nulls[6] = {false};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "image_info must return a composite type");
-	pgs_error_clear(&err);
-	pgscreen_check(pgs_image_probe((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &info, &err),
-				   &err, "could not read image header");
+	if (VARATT_IS_EXTENDED(DatumGetPointer(raw)) && toast_raw_datum_size(raw) > VARHDRSZ + IMAGE_HEADER_SLICE)
+	{
+		st = probe_datum(DatumGetByteaPSlice(raw, 0, IMAGE_HEADER_SLICE), &info, &err);
+		if (st != PGS_OK)
+			st = probe_datum(PG_GETARG_BYTEA_PP(0), &info, &err);
+	}
+	else
+		st = probe_datum(PG_GETARG_BYTEA_PP(0), &info, &err);
+	pgscreen_check(st, &err, "could not read image header");
 	values[0] = CStringGetTextDatum(pgs_image_format_name(info.format));
 	values[1] = Int32GetDatum(info.width);
 	values[2] = Int32GetDatum(info.height);

@@ -312,6 +312,7 @@ pgscreen_job_train(JobRun *run)
 	r = &run->recipe.recipe;
 	checkpoint = psprintf("%s/" CHECKPOINT_FILE, run->dir);
 	run->device = pgscreen_device_ops()->name;
+	pgscreen_configure_device(pgscreen_device_ops());
 	load_data(run);
 
 	pgs_error_clear(&err);

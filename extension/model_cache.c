@@ -229,6 +229,8 @@ pgscreen_model_cache_get_id(int64 id)
 	MemoryContext old;
 
 	cache_setup();
+	/* pgscreen.cpu_threads may have changed; a parallel worker runs one thread. */
+	pgscreen_configure_device(ops);
 	if ((m = find(id, ops)) != NULL)
 		return touch(m);
 	old = MemoryContextSwitchTo(cache_context);

@@ -14,6 +14,7 @@ PG_MODULE_MAGIC;
 char	   *pgscreen_device = NULL;
 int			pgscreen_max_image_pixels = (int) PGS_DEFAULT_MAX_PIXELS;
 char	   *pgscreen_cuda_module_path = NULL;
+int			pgscreen_cpu_threads = 0;
 
 void		_PG_init(void);
 
@@ -63,6 +64,22 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * The network engine's CPU thread pool starts on first use in a backend, never here. Parallel workers
+	 * always use one thread (extension/nn_functions.c).
+	 */
+	DefineCustomIntVariable("pgscreen.cpu_threads",
+							"Threads the network engine uses on the CPU; 0 means one per core.",
+							"Parallel query workers use one thread each whatever this says.",
+							&pgscreen_cpu_threads,
+							0,
+							0, 1024,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	pgscreen_pacs_init();
 
 	pgscreen_jobs_init();
 

@@ -14,6 +14,7 @@
 extern char *pgscreen_device;
 extern int	pgscreen_max_image_pixels;
 extern char *pgscreen_cuda_module_path;
+extern int	pgscreen_cpu_threads;
 
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);
@@ -28,7 +29,8 @@ pgscreen_check(pgs_status st, const pgs_error *err, const char *what)
 }
 
 /*
- * Allocators for kernel results (extension/memory.c). Memory comes from CurrentMemoryContext, so it is
+ * Allocators for kernel results (extension/memory.c). Memory comes from CurrentMemoryContext (or the context
+ * given to pgscreen_allocator_init_in), so it is
  * freed with the context on error. The bytea flavour reserves a varlena header (plus `headroom` bytes the
  * caller fills in later) in front of every block, so a finished result becomes a bytea without a copy.
  */
@@ -47,6 +49,9 @@ extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryConte
 /* The bytea whose payload is the headroom followed by `len` bytes at `data` (a block of `allocator`). */
 extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len);
 
+/* PACS networking and the DICOM receiver (extension/pacs_*.c): settings, shared memory, workers. */
+extern void pgscreen_pacs_init(void);
+
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
@@ -56,5 +61,7 @@ extern void pgscreen_dicom_init(void);
 
 /* A DICOM bytea argument without its pixels when it is stored out of line (reads only the header slice). */
 extern bytea *pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno);
+/* Network engine (extension/nn_functions.c): apply pgscreen.cpu_threads and the device options to ops. */
+extern void pgscreen_configure_device(const pgs_ops *ops);
 
 #endif

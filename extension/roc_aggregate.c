@@ -31,11 +31,12 @@ roc_state_create(MemoryContext context)
 	return state;
 }
 
+/* Called once per row: the aggregate context is looked up only when the state is made. */
 Datum
 pgscreen_roc_transition(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pgscreen_aggregate_context(fcinfo, "roc_transition");
-	RocState   *state = PG_ARGISNULL(0) ? roc_state_create(context) : (RocState *) PG_GETARG_POINTER(0);
+	RocState   *state = PG_ARGISNULL(0) ? roc_state_create(pgscreen_aggregate_context(fcinfo, "roc_transition")) :
+		(RocState *) PG_GETARG_POINTER(0);
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		pgs_roc_builder_skip(state->builder, 1);

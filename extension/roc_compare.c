@@ -56,8 +56,9 @@ merge_level(CompareState *state, double level)
 Datum
 pgscreen_roc_compare_transition(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = pgscreen_aggregate_context(fcinfo, "roc_compare_transition");
-	CompareState *state = PG_ARGISNULL(0) ? compare_state_create(context) : (CompareState *) PG_GETARG_POINTER(0);
+	CompareState *state = PG_ARGISNULL(0) ?
+		compare_state_create(pgscreen_aggregate_context(fcinfo, "roc_compare_transition")) :
+		(CompareState *) PG_GETARG_POINTER(0);
 
 	if (PG_NARGS() > 4)
 	{

@@ -236,6 +236,8 @@ COST 10000;
 
 COMMENT ON FUNCTION screen.synthetic_mammogram(bigint, text, text, boolean, boolean, boolean, int, int, text, text, text, int) IS
 'A synthetic DICOM Digital Mammography X-Ray Image (For Presentation), 16-bit with 12 bits stored: breast with texture, L or R, CC or MLO (chosen from the seed when NULL), optionally MONOCHROME1, a burned-in label block, and planted identifying values (header, nested sequences, private elements, overlay, descriptions). Same arguments, same bytes.';
+
+-------------------------------------------------------------------------------------------------------------
 -- Preprocessing: fundus photographs, network input, synthetic screening data
 -------------------------------------------------------------------------------------------------------------
 
@@ -336,6 +338,91 @@ COMMENT ON FUNCTION screen.synthetic_fundus_set(int, bigint, int, float8[]) IS
 'n SYNTHETIC fundus photographs of different eyes (id 1..n), each with a DR grade drawn from grade_mix (weights for grades 0-4; the default is the EyePACS training set: 73.5 % grade 0, 7.0 % 1, 15.1 % 2, 2.5 % 3, 2.0 % 4). Row id depends on seed and id only.';
 
 -------------------------------------------------------------------------------------------------------------
+-- PACS: query/retrieve from SQL and the storage receiver
+-------------------------------------------------------------------------------------------------------------
+
+-- These functions open network connections from the database server, so they are not for everybody:
+-- EXECUTE is revoked from PUBLIC and granted by an administrator to the roles that extract studies.
+
+CREATE FUNCTION screen.pacs_echo(
+    host text,
+    port int,
+    called_aet text,
+    calling_aet text DEFAULT 'PGSCREEN',
+    options jsonb DEFAULT '{}')
+RETURNS interval
+AS 'MODULE_PATHNAME', 'pgscreen_pacs_echo'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.pacs_echo(text, int, text, text, jsonb) IS
+'DICOM verification (C-ECHO) of a PACS: the request/response round trip, or an error saying whether the connection was refused, timed out or the association was rejected and why. options: connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls.';
+
+CREATE FUNCTION screen.pacs_find(
+    host text,
+    port int,
+    called_aet text,
+    level text,
+    query jsonb,
+    calling_aet text DEFAULT 'PGSCREEN',
+    options jsonb DEFAULT '{}')
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'pgscreen_pacs_find'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE ROWS 100;
+
+COMMENT ON FUNCTION screen.pacs_find(text, int, text, text, jsonb, text, jsonb) IS
+'C-FIND at level PATIENT, STUDY, SERIES or IMAGE: one DICOM JSON object (PS3.18 F) per match. query maps keywords or tags to matching values (wildcards, date ranges, UID lists as DICOM allows; null asks for the attribute back). options: model (study or patient), limit (default pgscreen.pacs_find_limit; more matches give a warning), and the network options of pacs_echo.';
+
+CREATE FUNCTION screen.pacs_retrieve(
+    host text,
+    port int,
+    called_aet text,
+    query jsonb,
+    "into" regclass,
+    options jsonb DEFAULT '{}',
+    calling_aet text DEFAULT 'PGSCREEN')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_pacs_retrieve'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.pacs_retrieve(text, int, text, jsonb, regclass, jsonb, text) IS
+'Retrieve the instances a query names into a table (column contract: sop_instance_uid text unique, dcm bytea, optional study_instance_uid, series_instance_uid, sop_class_uid, transfer_syntax_uid, source_aet, received_at) by C-GET, or by C-MOVE to pgscreen''s receiver with options.method = ''move''; returns the number of instances stored. Instances already in the table are not stored again. options: deidentify (anonymisation options; quarantined instances are skipped or go to quarantine_table), level, model, limit, progress_every, and the network options of pacs_echo.';
+
+REVOKE EXECUTE ON FUNCTION screen.pacs_echo(text, int, text, text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION screen.pacs_find(text, int, text, text, jsonb, text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION screen.pacs_retrieve(text, int, text, jsonb, regclass, jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION screen.pacs_activity(
+    OUT pid int,
+    OUT kind text,
+    OUT role regrole,
+    OUT state text,
+    OUT peer text,
+    OUT started_at timestamptz,
+    OUT last_activity timestamptz,
+    OUT stored bigint,
+    OUT duplicates bigint,
+    OUT quarantined bigint,
+    OUT failed bigint,
+    OUT bytes bigint,
+    OUT remaining int,
+    OUT associations bigint,
+    OUT refused bigint,
+    OUT last_error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgscreen_pacs_activity'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION screen.pacs_activity() IS
+'One row per running pacs_retrieve and per receiver worker, with the counts so far (stored, duplicates, quarantined, failed, bytes, sub-operations remaining at the PACS; associations and refusals for receivers). Peer and last error are shown to the same role and to pg_read_all_stats only. Needs pgscreen in shared_preload_libraries.';
+
+CREATE VIEW screen.pacs_activity AS SELECT * FROM screen.pacs_activity();
+
+COMMENT ON VIEW screen.pacs_activity IS
+'Running retrievals and receiver workers with their progress; see screen.pacs_activity().';
+
+GRANT SELECT ON screen.pacs_activity TO PUBLIC;
+
+-------------------------------------------------------------------------------------------------------------
 -- Evaluation: ROC values, AUC with DeLong or bootstrap intervals, operating points with exact intervals,
 -- paired model comparison, ROC plots
 -------------------------------------------------------------------------------------------------------------
@@ -395,6 +482,11 @@ COMMENT ON FUNCTION screen.roc_from_bytea(bytea) IS
 
 CREATE CAST (screen.roc AS bytea) WITHOUT FUNCTION;
 CREATE CAST (bytea AS screen.roc) WITH FUNCTION screen.roc_from_bytea(bytea);
+
+COMMENT ON CAST (screen.roc AS bytea) IS
+'The binary form of a roc value, for storing it where its text summary would not do (pg_dump, other databases).';
+COMMENT ON CAST (bytea AS screen.roc) IS
+'A roc value from its binary form, checked in full.';
 
 -- The aggregate screen.roc(score, label).
 CREATE FUNCTION screen.roc_transition(internal, float8, boolean)
@@ -673,6 +765,58 @@ COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean) IS
 'Paired DeLong test of two models scored on the same cases (95 % interval for the difference of AUCs). Keeps every case: 16 bytes per case. Rows with a NULL are skipped and counted. Runs in parallel.';
 COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean, float8) IS
 'Paired DeLong test of two models scored on the same cases, with the interval for the difference at level (the same on every row).';
+
+-------------------------------------------------------------------------------------------------------------
+-- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
+-------------------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_init'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
+
+CREATE FUNCTION screen.model_info(
+    model bytea,
+    OUT architecture text,
+    OUT head text,
+    OUT outputs int,
+    OUT aux_logits boolean,
+    OUT input_channels int,
+    OUT input_height int,
+    OUT input_width int,
+    OUT parameters bigint,
+    OUT tensors int,
+    OUT batches_tracked bigint,
+    OUT recipe jsonb,
+    OUT optimizer text,
+    OUT optimizer_steps bigint,
+    OUT format_version int)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_model_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_info(bytea) IS
+'What a model file holds (architecture, head, input size, trainable parameters, tensors, batches trained, preprocessing recipe, and for a checkpoint its optimizer and steps), after checking its structure and checksum.';
+
+CREATE FUNCTION screen.model_from_npz(weights bytea, architecture text, options jsonb DEFAULT '{}',
+                                      seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_from_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_from_npz(bytea, text, jsonb, bigint) IS
+'A model file from .npz weights (numpy.savez of a torchvision state_dict; stored or deflated entries). Every tensor must match the network, unless options has "pretrained": true: then classifier tensors of another shape and an auxiliary head the network lacks are left out (a NOTICE says so) and the new classifier keeps its seeded initialisation. Takes the model_init options too.';
+
+CREATE FUNCTION screen.model_to_npz(model bytea, compress boolean DEFAULT false)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_to_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_to_npz(bytea, boolean) IS
+'The weights of a model file as .npz with torchvision''s tensor names and state_dict order (num_batches_tracked included), so numpy.load and torch''s load_state_dict read it; compress deflates the entries like numpy.savez_compressed.';
 
 -------------------------------------------------------------------------------------------------------------
 -- Training jobs, models and scoring

@@ -310,24 +310,11 @@ pgs_gpu_optimizer_update(void *ctx, const pgs_optimizer_update *u, size_t n, flo
 	PGS_CUDA_ENTRY_BEGIN
 	PGS_CUDA_DEVICE(ctx);
 	pgs_adam_corrections c = {0.0f, 1.0f};
-	bool		ok = false;
 
-	switch (u->kind)
-	{
-		case PGS_OPTIMIZER_SGD:
-			ok = u->momentum == 0.0f || state1 != nullptr;
-			break;
-		case PGS_OPTIMIZER_RMSPROP:
-			ok = state2 != nullptr && (u->momentum == 0.0f || state1 != nullptr);
-			break;
-		case PGS_OPTIMIZER_ADAM:
-			ok = state1 != nullptr && state2 != nullptr && u->step >= 1;
-			if (ok)
-				c = pgs_adam_corrections_for(u);
-			break;
-	}
-	if (!ok)
+	if (!pgs_optimizer_update_ready(u, state1, state2))
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "optimiser %d lacks its state or step number", (int) u->kind);
+	if (u->kind == PGS_OPTIMIZER_ADAM)
+		c = pgs_adam_corrections_for(u);
 	if (n == 0)
 		return PGS_OK;
 	optimizer_kernel<<<pgs_grid_for(n, BLOCK), BLOCK, 0, dev->stream>>>(*u, c, n, param, grad, state1, state2);

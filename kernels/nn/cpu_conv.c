@@ -256,8 +256,9 @@ workers_for(const conv_geometry *g, const conv_tiling *t, size_t workspace_bytes
 /* What the tile functions need: one struct serves the three parallel loops. */
 typedef struct conv_job
 {
-	const conv_geometry *g;
-	const conv_tiling *t;
+	conv_geometry g;
+	conv_tiling t;
+	int			workers;		/* threads the workspace and the work allow */
 	const float *x;
 	const float *w;
 	const float *dy;
@@ -273,10 +274,10 @@ static void
 forward_tile(void *arg, int tile, int worker)
 {
 	const conv_job *j = arg;
-	const conv_geometry *g = j->g;
+	const conv_geometry *g = &j->g;
 	int			n = tile / j->tiles_per_image;
-	int			j0 = (tile % j->tiles_per_image) * j->t->columns;
-	int			j1 = min_int(g->pq, j0 + j->t->columns);
+	int			j0 = (tile % j->tiles_per_image) * j->t.columns;
+	int			j1 = min_int(g->pq, j0 + j->t.columns);
 	const float *x_n = j->x + (size_t) n * g->c * g->hw;
 	float	   *y_n = j->y + (size_t) n * g->k * g->pq;
 
@@ -284,38 +285,46 @@ forward_tile(void *arg, int tile, int worker)
 		pgs_sgemm(false, false, g->k, j1 - j0, g->c, 1.0f, j->w, g->c, x_n + j0, g->hw, 0.0f, y_n + j0, g->pq);
 	else
 	{
-		float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
+		float	   *col = j->workspace + (size_t) worker * j->t.floats_per_thread;
 
 		im2col_block(g, x_n, 0, g->c, j0, j1, col);
 		pgs_sgemm(false, false, g->k, j1 - j0, g->crs, 1.0f, j->w, g->crs, col, j1 - j0, 0.0f, y_n + j0, g->pq);
 	}
 }
 
+/* What forward and backward share: the checks, the geometry, the tiling, and how many threads. */
+static pgs_status
+prepare(const pgs_conv_desc *d, void *workspace, size_t workspace_bytes, conv_job *job, pgs_error *err)
+{
+	pgs_status	st;
+
+	memset(job, 0, sizeof(*job));
+	if ((st = pgs_check_conv_desc(d, err)) != PGS_OK)
+		return st;
+	job->g = geometry_of(d);
+	job->t = tiling_of(&job->g, pgs_cpu_thread_count());
+	if ((st = workers_for(&job->g, &job->t, workspace_bytes, &job->workers, err)) != PGS_OK)
+		return st;
+	job->workspace = workspace;
+	/* Loads OpenBLAS now, in this thread, before the pool's threads call it. */
+	pgs_gemm_use(PGS_GEMM_AUTO);
+	return PGS_OK;
+}
+
 pgs_status
 pgs_cpu_conv_forward(void *ctx, const pgs_conv_desc *d, const float *x, const float *w, float *y,
 					 void *workspace, size_t workspace_bytes, pgs_error *err)
 {
+	conv_job	job;
 	pgs_status	st;
-	conv_geometry g;
-	conv_tiling t;
-	conv_job	job = {0};
-	int			workers = 1;
 
-	if ((st = pgs_check_conv_desc(d, err)) != PGS_OK)
+	if ((st = prepare(d, workspace, workspace_bytes, &job, err)) != PGS_OK)
 		return st;
-	g = geometry_of(d);
-	t = tiling_of(&g, pgs_cpu_thread_count());
-	if ((st = workers_for(&g, &t, workspace_bytes, &workers, err)) != PGS_OK)
-		return st;
-	pgs_gemm_use(PGS_GEMM_AUTO);
-	job.g = &g;
-	job.t = &t;
 	job.x = x;
 	job.w = w;
 	job.y = y;
-	job.workspace = workspace;
-	job.tiles_per_image = ceil_div(g.pq, t.columns);
-	pgs_parallel_for(g.n * job.tiles_per_image, workers, forward_tile, &job);
+	job.tiles_per_image = ceil_div(job.g.pq, job.t.columns);
+	pgs_parallel_for(job.g.n * job.tiles_per_image, job.workers, forward_tile, &job);
 	return PGS_OK;
 }
 
@@ -323,10 +332,10 @@ static void
 weight_gradient_block(void *arg, int block, int worker)
 {
 	const conv_job *j = arg;
-	const conv_geometry *g = j->g;
-	int			c0 = block * j->t->channels;
-	int			c1 = min_int(g->c, c0 + j->t->channels);
-	float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
+	const conv_geometry *g = &j->g;
+	int			c0 = block * j->t.channels;
+	int			c1 = min_int(g->c, c0 + j->t.channels);
+	float	   *col = j->workspace + (size_t) worker * j->t.floats_per_thread;
 
 	for (int n = 0; n < g->n; n++)
 	{
@@ -349,10 +358,10 @@ static void
 input_gradient_tile(void *arg, int tile, int worker)
 {
 	const conv_job *j = arg;
-	const conv_geometry *g = j->g;
+	const conv_geometry *g = &j->g;
 	int			n = tile / j->blocks;
-	int			c0 = (tile % j->blocks) * j->t->channels;
-	int			c1 = min_int(g->c, c0 + j->t->channels);
+	int			c0 = (tile % j->blocks) * j->t.channels;
+	int			c1 = min_int(g->c, c0 + j->t.channels);
 	const float *dy_n = j->dy + (size_t) n * g->k * g->pq;
 	float	   *dx_n = j->dx + (size_t) n * g->c * g->hw;
 
@@ -361,7 +370,7 @@ input_gradient_tile(void *arg, int tile, int worker)
 				  dx_n + (size_t) c0 * g->hw, g->hw);
 	else
 	{
-		float	   *col = j->workspace + (size_t) worker * j->t->floats_per_thread;
+		float	   *col = j->workspace + (size_t) worker * j->t.floats_per_thread;
 
 		pgs_sgemm(true, false, (c1 - c0) * g->rs, g->pq, g->k, 1.0f, j->w + (size_t) c0 * g->rs, g->crs, dy_n,
 				  g->pq, 0.0f, col, g->pq);
@@ -373,31 +382,20 @@ pgs_status
 pgs_cpu_conv_backward(void *ctx, const pgs_conv_desc *d, const float *x, const float *w, const float *dy,
 					  float *dx, float *dw, void *workspace, size_t workspace_bytes, pgs_error *err)
 {
+	conv_job	job;
 	pgs_status	st;
-	conv_geometry g;
-	conv_tiling t;
-	conv_job	job = {0};
-	int			workers = 1;
 
-	if ((st = pgs_check_conv_desc(d, err)) != PGS_OK)
+	if ((st = prepare(d, workspace, workspace_bytes, &job, err)) != PGS_OK)
 		return st;
-	g = geometry_of(d);
-	t = tiling_of(&g, pgs_cpu_thread_count());
-	if ((st = workers_for(&g, &t, workspace_bytes, &workers, err)) != PGS_OK)
-		return st;
-	pgs_gemm_use(PGS_GEMM_AUTO);
-	job.g = &g;
-	job.t = &t;
 	job.x = x;
 	job.w = w;
 	job.dy = dy;
 	job.dx = dx;
 	job.dw = dw;
-	job.workspace = workspace;
-	job.blocks = ceil_div(g.c, t.channels);
+	job.blocks = ceil_div(job.g.c, job.t.channels);
 	if (dw != NULL)
-		pgs_parallel_for(job.blocks, workers, weight_gradient_block, &job);
+		pgs_parallel_for(job.blocks, job.workers, weight_gradient_block, &job);
 	if (dx != NULL)
-		pgs_parallel_for(g.n * job.blocks, workers, input_gradient_tile, &job);
+		pgs_parallel_for(job.g.n * job.blocks, job.workers, input_gradient_tile, &job);
 	return PGS_OK;
 }

@@ -43,24 +43,11 @@ pgs_cpu_optimizer_update(void *ctx, const pgs_optimizer_update *u, size_t n, flo
 						 float *state1, float *state2, pgs_error *err)
 {
 	optim_job	job = {u, {0.0f, 1.0f}, param, grad, state1, state2};
-	bool		ok = false;
 
-	switch (u->kind)
-	{
-		case PGS_OPTIMIZER_SGD:
-			ok = u->momentum == 0.0f || state1 != NULL;
-			break;
-		case PGS_OPTIMIZER_RMSPROP:
-			ok = state2 != NULL && (u->momentum == 0.0f || state1 != NULL);
-			break;
-		case PGS_OPTIMIZER_ADAM:
-			ok = state1 != NULL && state2 != NULL && u->step >= 1;
-			if (ok)
-				job.c = pgs_adam_corrections_for(u);
-			break;
-	}
-	if (!ok)
+	if (!pgs_optimizer_update_ready(u, state1, state2))
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "optimiser %d lacks its state or step number", (int) u->kind);
+	if (u->kind == PGS_OPTIMIZER_ADAM)
+		job.c = pgs_adam_corrections_for(u);
 	pgs_parallel_range(n, 65536, update_range, &job);
 	return PGS_OK;
 }

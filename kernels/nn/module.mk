@@ -9,3 +9,5 @@ ifeq ($(NN_NPZ),yes)
 endif
 KERNEL_LIBS += -ldl -lpthread -lm
 KERNEL_FOUND += nn: npz $(or $(NN_NPZ),no);
+# The element-wise loops of the CPU ops (ReLU, batch norm, pooling, im2col) must vectorise; GCC does so at -O3.
+build/kernels/nn/%.o: KERNEL_OPT = -O3

@@ -86,9 +86,10 @@ pgs_net_config_check(const pgs_net_config *c, pgs_error *err)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "unknown architecture %d", (int) c->arch);
 	if (c->head != PGS_HEAD_SIGMOID && c->head != PGS_HEAD_SOFTMAX)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "unknown head %d", (int) c->head);
-	if (c->outputs < 1 || c->outputs > 100000 || (c->head == PGS_HEAD_SOFTMAX && c->outputs < 2))
-		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "a %s head cannot have %d outputs", pgs_head_name(c->head),
-						c->outputs);
+	if (c->head == PGS_HEAD_SOFTMAX && c->outputs < 2)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "a softmax head needs 2 or more outputs, not %d", c->outputs);
+	if (c->outputs < 1 || c->outputs > 100000)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "%d outputs is outside 1 to 100000", c->outputs);
 	if (c->in_channels < 1 || c->in_channels > 64 || c->in_height < 1 || c->in_width < 1 ||
 		c->in_height > 8192 || c->in_width > 8192)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "invalid input size %d×%d×%d", c->in_channels,
@@ -177,7 +178,11 @@ add_tensor(builder *b, const char *module, const char *suffix, int ndim, const i
 	}
 	t = &net->tensors[net->n_tensors];
 	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s.%s", module, suffix);
+	if (strlen(module) + 1 + strlen(suffix) >= sizeof(t->name))
+		return pgs_fail(b->err, PGS_ERR_INTERNAL, "tensor name \"%s.%s\" is too long", module, suffix);
+	memcpy(t->name, module, strlen(module));
+	t->name[strlen(module)] = '.';
+	strcpy(t->name + strlen(module) + 1, suffix);
 	t->ndim = ndim;
 	t->numel = 1;
 	for (int d = 0; d < ndim; d++)
@@ -442,7 +447,7 @@ pgs_net_create(const pgs_ops *ops, const pgs_net_config *config, pgs_net **out, 
 			{
 				char		context[96];
 
-				snprintf(context, sizeof(context), "a %d×%d input is too small for %%s: %%s", config->in_height,
+				snprintf(context, sizeof(context), "input size %d×%d is too small for %%s: %%s", config->in_height,
 						 config->in_width);
 				st = fail_in(err, st, context, pgs_arch_name(config->arch));
 			}

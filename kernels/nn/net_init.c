@@ -5,10 +5,12 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* A splitmix64 stream: uniform doubles in [0, 1) with 53 random bits. */
+/* A splitmix64 stream: uniform doubles in [0, 1) with 53 random bits; normals come in Box-Muller pairs. */
 typedef struct init_rng
 {
 	uint64_t	state;
+	bool		has_spare;
+	double		spare;			/* the second normal of the last pair */
 } init_rng;
 
 static double
@@ -18,15 +20,33 @@ uniform(init_rng *r)
 	return (double) (pgs_mix64(r->state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+static double
+standard_normal(init_rng *r)
+{
+	double		u1,
+				u2,
+				radius;
+
+	if (r->has_spare)
+	{
+		r->has_spare = false;
+		return r->spare;
+	}
+	u1 = uniform(r);
+	u2 = uniform(r);
+	radius = sqrt(-2.0 * log(1.0 - u1));
+	r->spare = radius * sin(2.0 * M_PI * u2);
+	r->has_spare = true;
+	return radius * cos(2.0 * M_PI * u2);
+}
+
 /* N(0, std²) truncated to [−2, 2] (absolute bounds, as torch.nn.init.trunc_normal_(a=−2, b=2)). */
 static float
 truncated_normal(init_rng *r, float std)
 {
 	for (;;)
 	{
-		double		u1 = uniform(r),
-					u2 = uniform(r);
-		double		z = sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2) * std;
+		double		z = standard_normal(r) * std;
 
 		if (z >= -2.0 && z <= 2.0)
 			return (float) z;
@@ -63,7 +83,7 @@ fill_tensor(const pgs_net *net, const pgs_node *node, int tensor, init_rng *r, f
 pgs_status
 pgs_net_init_weights(pgs_net *net, uint64_t seed, pgs_error *err)
 {
-	init_rng	rng = {seed};
+	init_rng	rng = {seed, false, 0.0};
 	size_t		largest = 1;
 	float	   *host;
 	pgs_status	st = PGS_OK;

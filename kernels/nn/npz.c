@@ -250,12 +250,14 @@ done:
 	return st;
 }
 
-/* numpy.save's header for a 0-d int64 array, padded to 64 bytes in all (magic, version, length, dict). */
+/* numpy.save's layout of a 0-d int64 array: magic, version 1.0, header padded with spaces to 128 bytes. */
+#define INT64_NPY_BYTES (128 + 8)
+
 static size_t
 int64_scalar_npy(int64_t value, uint8_t *out)
 {
 	static const char dict[] = "{'descr': '<i8', 'fortran_order': False, 'shape': (), }";
-	size_t		header_len = 64 - 10;
+	size_t		header_len = 128 - 10;
 	uint64_t	v = (uint64_t) value;
 
 	memcpy(out, "\x93NUMPY\x01\x00", 8);
@@ -265,8 +267,8 @@ int64_scalar_npy(int64_t value, uint8_t *out)
 	memcpy(out + 10, dict, sizeof(dict) - 1);
 	out[10 + header_len - 1] = '\n';
 	for (int b = 0; b < 8; b++)
-		out[64 + b] = (uint8_t) (v >> (8 * b));
-	return 72;
+		out[128 + b] = (uint8_t) (v >> (8 * b));
+	return INT64_NPY_BYTES;
 }
 
 typedef struct export_state
@@ -324,7 +326,7 @@ add_tensors(pgs_net *net, export_state *x, pgs_error *err)
 		if (ends_with(t->name, ".running_var"))
 		{
 			char		counter[128];
-			uint8_t    *blob = malloc(72);
+			uint8_t    *blob = malloc(INT64_NPY_BYTES);
 
 			if (blob == NULL)
 				return pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory writing npz");

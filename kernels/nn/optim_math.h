@@ -120,4 +120,20 @@ pgs_adam_element(const pgs_optimizer_update *u, pgs_adam_corrections c, float *p
 	*p = *p - c.step_size * (m / (sqrtf(v) / c.bc2_sqrt + u->eps));
 }
 
+/* Whether an update of this kind has the state it needs (both devices check before touching memory). */
+static inline bool
+pgs_optimizer_update_ready(const pgs_optimizer_update *u, const float *state1, const float *state2)
+{
+	switch (u->kind)
+	{
+		case PGS_OPTIMIZER_SGD:
+			return u->momentum == 0.0f || state1 != NULL;
+		case PGS_OPTIMIZER_RMSPROP:
+			return state2 != NULL && (u->momentum == 0.0f || state1 != NULL);
+		case PGS_OPTIMIZER_ADAM:
+			return state1 != NULL && state2 != NULL && u->step >= 1;
+	}
+	return false;
+}
+
 #endif

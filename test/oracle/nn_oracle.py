@@ -249,6 +249,32 @@ def compare_case(name, build, net_args, x, head, target, tol):
                   f"(worst rel err {e.max():.2e})")
 
 
+def export_case(name, build, net_args, x):
+    """Weights the engine initialises and exports load into PyTorch strictly and give the same outputs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "ours.npz")
+        result = subprocess.run([TOOL, "export"] + net_args + ["--seed", "5", "--out", weights],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stderr)
+            raise RuntimeError("pgs_nn export failed")
+        model = build()
+        with np.load(weights) as npz:
+            names = list(npz.keys())
+            state = {k: torch.from_numpy(npz[k]) for k in names}
+        check(names == list(model.state_dict().keys()),
+              f"{name}: exported .npz has the state_dict's {len(names)} entries in its order")
+        model.load_state_dict(state, strict=True)
+        np.save(os.path.join(tmp, "x.npy"), x.numpy())
+        run_tool(net_args + ["--weights", weights, "--images", os.path.join(tmp, "x.npy"), "--mode", "infer",
+                             "--out", tmp])
+        model.eval()
+        with torch.no_grad():
+            ref = model(x).numpy()
+        e, at, o, r = rel_err(np.load(os.path.join(tmp, "logits.npy")), ref)
+        check(e <= 1e-5, f"{name}: exported weights in PyTorch give the same logits (rel err {e:.2e})")
+
+
 def small_cnn_cases():
     torch.manual_seed(1)
     x = torch.randn(4, 3, 40, 36)
@@ -270,6 +296,8 @@ def small_cnn_cases():
     compare_case("small CNN, softmax + aux", build_softmax_aux,
                  ["--arch", "small_cnn", "--head", "softmax", "--outputs", "5", "--aux"] + size, x, "softmax",
                  torch.tensor([0, 3, 4, 1]), tol)
+    export_case("small CNN, softmax + aux", build_softmax_aux,
+                ["--arch", "small_cnn", "--head", "softmax", "--outputs", "5", "--aux"] + size, x)
 
 
 def inception_cases():
@@ -287,6 +315,13 @@ def inception_cases():
 
     compare_case("Inception-v3", build, ["--arch", "inception_v3", "--head", "sigmoid", "--outputs", "1",
                                          "--dropout", "0"], x, "sigmoid", torch.tensor([[1.0], [0.0]]), tol)
+
+    def build_aux():
+        return torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False,
+                                               transform_input=False, num_classes=1000)
+
+    export_case("Inception-v3 with auxiliary head, 1000 classes", build_aux,
+                ["--arch", "inception_v3", "--head", "softmax", "--outputs", "1000", "--aux"], x[:1])
 
 
 def main():

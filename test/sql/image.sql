@@ -35,6 +35,21 @@ FROM fixtures, (VALUES (2), (4), (8)) AS scales(s)
 WHERE name IN ('jpeg_rgb', 'png_rgba') ORDER BY name, s;
 SELECT (screen.tensor_info(screen.to_npy(img, scale_denom => 2))).shape FROM fixtures WHERE name = 'npy_hwc';
 
+-- values stored out of line are probed from a slice of their start; a JPEG whose frame header lies beyond
+-- that slice (320 kB of APP15 metadata first) is still read, from the whole value
+CREATE TABLE big_values (name text, img bytea);
+ALTER TABLE big_values ALTER COLUMN img SET STORAGE EXTERNAL;
+INSERT INTO big_values
+SELECT 'metadata first', '\xffd8'::bytea
+       || (SELECT string_agg('\xffeffffe'::bytea || decode(repeat('00', 65532), 'hex'), ''::bytea)
+           FROM generate_series(1, 5))
+       || substr(img, 3)
+FROM fixtures WHERE name = 'jpeg_rgb';
+SELECT name, length(img) > 256 * 1024 AS beyond_slice, (screen.image_info(img)).*,
+       screen.to_npy(img) = (SELECT screen.to_npy(img) FROM fixtures WHERE name = 'jpeg_rgb') AS same_pixels
+FROM big_values;
+DROP TABLE big_values;
+
 -- NULL in, NULL out
 SELECT screen.image_info(NULL) IS NULL AS info_null, screen.to_png(NULL) IS NULL AS png_null,
        screen.to_npy(NULL) IS NULL AS npy_null, screen.tensor_info(NULL) IS NULL AS tensor_null;

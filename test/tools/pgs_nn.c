@@ -407,6 +407,7 @@ int
 main(int argc, char **argv)
 {
 	options		o;
+	int			rc = 2;
 
 	if (argc < 2)
 	{
@@ -415,9 +416,11 @@ main(int argc, char **argv)
 	}
 	parse(argc, argv, &o);
 	if (strcmp(argv[1], "run") == 0)
-		return command_run(&o);
-	if (strcmp(argv[1], "export") == 0)
-		return command_export(&o);
-	fputs(usage, stderr);
-	return 2;
+		rc = command_run(&o);
+	else if (strcmp(argv[1], "export") == 0)
+		rc = command_export(&o);
+	else
+		fputs(usage, stderr);
+	pgs_cpu_shutdown();			/* joins the pool's threads, so leak checkers see everything freed */
+	return rc;
 }

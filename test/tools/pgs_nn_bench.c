@@ -188,11 +188,15 @@ main(int argc, char **argv)
 	oc.lr = 1e-7f;
 	if (mode == PGS_NET_TRAIN && pgs_optimizer_create(net, &oc, &opt, &err) != PGS_OK)
 		die("optimizer", &err);
-	fprintf(stderr, "# %s on %s (%s GEMM, %d CPU threads, TF32 %s)\n", pgs_arch_name(arch), ops->name,
-			pgs_gemm_backend_name(pgs_gemm_use(PGS_GEMM_AUTO)), pgs_cpu_thread_count(), tf32 ? "on" : "off");
+	if (ops->kind == PGS_DEVICE_CUDA)
+		fprintf(stderr, "# %s on %s, TF32 %s\n", pgs_arch_name(arch), ops->name, tf32 ? "on" : "off");
+	else
+		fprintf(stderr, "# %s on the CPU, %s GEMM, %d threads\n", pgs_arch_name(arch),
+				pgs_gemm_backend_name(pgs_gemm_use(PGS_GEMM_AUTO)), pgs_cpu_thread_count());
 	for (int b = 0; b < n_batches; b++)
 		bench(ops, net, opt, mode, batches[b], iterations);
 	pgs_optimizer_free(opt);
 	pgs_net_free(net);
+	pgs_cpu_shutdown();
 	return 0;
 }

@@ -93,7 +93,7 @@ py_small=$(rate /usr/bin/python3 -W ignore "$REPO/test/oracle/deid_reference.py"
 dcm_mg=$(dcmodify_rate "${mg[@]}")
 dcm_small=$(dcmodify_rate "${small[@]}")
 
-echo "De-identification (PS3.15 2023b Basic Profile), one core; files/s (higher is better)"
+echo "De-identification (PS3.15 2023b Basic Profile), one core; files/s (higher is better); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v nm="$N" -v ns="${#small[@]}" -v sm="$sql_mg" -v ss="$sql_small" -v km="$kernel_mg" -v ks="$kernel_small" \
 	-v pm="$py_mg" -v ps="$py_small" -v dm="$dcm_mg" -v ds="$dcm_small" -v fm="$floor_mg" -v fs="$floor_small" \
 	-v vm="$value_mg" -v vs="$value_small" 'BEGIN {

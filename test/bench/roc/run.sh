@@ -30,17 +30,35 @@ with open(out + ".copy", "wb") as f:
 PY
 }
 
-# Best of RUNS timings of a query, in seconds; the settings go first in the same session.
+# One timing of a query, in seconds; the settings go first in the same session.
 time_sql() {
-	local settings=$1 query=$2 best=""
-	for _ in $(seq "$RUNS"); do
-		local t
-		t=$(psql -X -At -c "$settings" -c '\timing on' -c "$query" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1)
-		best=$(awk -v a="${best:-1e18}" -v b="$t" 'BEGIN { print (b < a) ? b : a }')
-	done
-	awk -v ms="$best" 'BEGIN { printf "%.4f", ms / 1000 }'
+	psql -X -At -c "$1" -c '\timing on' -c "$2" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1 |
+		awk '{ printf "%.4f", $1 / 1000 }'
 }
 
+# Keep the smaller of result[key] and a new timing.
+keep_min() {
+	result[$1]=$(awk -v a="${result[$1]:-1e18}" -v b="$2" 'BEGIN { printf "%.4f", (b < a) ? b : a }')
+}
+
+# scikit-learn's roc_auc_score on the arrays, timed once with the arrays already in memory.
+sklearn_once() {
+	/usr/bin/python3 - "$1" 2>"$dir/stderr" <<'PY'
+import sys, time
+import numpy as np
+from sklearn.metrics import roc_auc_score
+path = sys.argv[1]
+n = int(np.fromfile(path, dtype="<u8", count=1)[0])
+scores = np.fromfile(path, dtype="<f8", count=n, offset=8)
+labels = np.fromfile(path, dtype=np.uint8, count=n, offset=8 + 8 * n).astype(bool)
+t = time.perf_counter()
+auc = roc_auc_score(labels, scores)
+print(f"{time.perf_counter() - t:.4f}")
+print(f"{n} rows: sklearn auc = {auc:.12f}", file=sys.stderr)
+PY
+}
+
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
 rm -f "$dir/notes"
 serial="SET max_parallel_workers_per_gather = 0"
 parallel="SET max_parallel_workers_per_gather = 2"
@@ -54,40 +72,33 @@ for n in $SIZES; do
 		-c "COPY $t FROM '$dir/roc_$n.copy' (FORMAT binary)" -c "VACUUM ANALYZE $t" -c "SELECT count(*) FROM $t" >/dev/null
 	ci="SELECT ci.* FROM (SELECT screen.roc(score, label) AS r FROM $t) s, screen.auc_ci(r) ci"
 	echo "$n rows: SQL auc|lower|upper|se = $(psql -X -At -c "$ci")" >>"$dir/notes"
-	result[$n,scan]=$(time_sql "$serial" "SELECT count(score), count(label) FROM $t")
-	result[$n,sql]=$(time_sql "$serial" "$ci")
-	result[$n,par]=$(time_sql "$parallel" "$ci")
-	result[$n,auc]=$(time_sql "$serial" "SELECT screen.auc(screen.roc(score, label)) FROM $t")
-	result[$n,sklearn]=$(/usr/bin/python3 - "$dir/roc_$n.bin" "$RUNS" 2>"$dir/stderr" <<'PY'
-import sys, time
-import numpy as np
-from sklearn.metrics import roc_auc_score
-path, runs = sys.argv[1], int(sys.argv[2])
-n = int(np.fromfile(path, dtype="<u8", count=1)[0])
-scores = np.fromfile(path, dtype="<f8", count=n, offset=8)
-labels = np.fromfile(path, dtype=np.uint8, count=n, offset=8 + 8 * n).astype(bool)
-best = float("inf")
-for _ in range(runs):
-    t = time.perf_counter(); auc = roc_auc_score(labels, scores); best = min(best, time.perf_counter() - t)
-print(f"{best:.4f}")
-print(f"{n} rows: sklearn auc = {auc:.12f}", file=sys.stderr)
-PY
-)
-	cat "$dir/stderr" >>"$dir/notes"
-	for cmd in floor bench; do
-		times=$("$TOOL" "$cmd" "$dir/roc_$n.bin" "$RUNS" 2>"$dir/stderr")
-		sed "s/^/$n rows: /" "$dir/stderr" >>"$dir/notes"
-		if [ "$cmd" = floor ]; then
-			read -r result[$n,qsort] result[$n,radix] <<<"$times"
-		else
-			read -r result[$n,build] result[$n,stats] <<<"$times"
-		fi
+	# Rounds of every measurement in turn, keeping each one's best: on a shared machine the load drifts,
+	# and interleaving lets every path meet the same quiet moments.
+	for round in $(seq "$RUNS"); do
+		keep_min "$n,scan" "$(time_sql "$serial" "SELECT count(score), count(label) FROM $t")"
+		keep_min "$n,sql" "$(time_sql "$serial" "$ci")"
+		keep_min "$n,par" "$(time_sql "$parallel" "$ci")"
+		keep_min "$n,auc" "$(time_sql "$serial" "SELECT screen.auc(screen.roc(score, label)) FROM $t")"
+		keep_min "$n,sklearn" "$(sklearn_once "$dir/roc_$n.bin")"
+		[ "$round" -eq 1 ] && cat "$dir/stderr" >>"$dir/notes"
+		for cmd in floor bench; do
+			read -r first second <<<"$("$TOOL" "$cmd" "$dir/roc_$n.bin" 1 2>"$dir/stderr")"
+			[ "$round" -eq 1 ] && sed "s/^/$n rows: /" "$dir/stderr" >>"$dir/notes"
+			if [ "$cmd" = floor ]; then
+				keep_min "$n,qsort" "$first"
+				keep_min "$n,radix" "$second"
+			else
+				keep_min "$n,build" "$first"
+				keep_min "$n,stats" "$second"
+			fi
+		done
 	done
 	psql -q -X -c "DROP TABLE $t"
 	rm -f "$dir/roc_$n.copy" "$dir/roc_$n.bin"
 done
 
-echo "ROC: AUC + DeLong 95% CI, float32 sigmoid scores, 20% positives; seconds, best of $RUNS (lower is better)"
+echo "ROC: AUC + DeLong 95% CI, float32 sigmoid scores, 20% positives; seconds, best of $RUNS interleaved rounds (lower is better)"
+echo "load average before: $load_before"
 printf '%-58s' "path"
 for n in $SIZES; do printf '%22s' "$n rows"; done
 echo

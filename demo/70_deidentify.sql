@@ -1,4 +1,4 @@
--- Demo step 6: the mammography side of the thesis: de-identify a few SYNTHETIC screening mammograms
+-- Demo step 7: the mammography side of the thesis: de-identify a few SYNTHETIC screening mammograms
 -- (DICOM MG with planted patient data) before they leave the hospital.
 \pset footer off
 
@@ -22,9 +22,9 @@ FROM mammograms_deid ORDER BY id;
 
 \pset tuples_only on
 \pset format unaligned
-\o :out/60_mammogram.png.b64
+\o :out/70_mammogram.png.b64
 SELECT encode(screen.to_png(dcm), 'base64') FROM mammograms_deid WHERE id = 1;
 \o
-\! base64 -d "$DEMO_OUT/60_mammogram.png.b64" > "$DEMO_OUT/60_mammogram.png" && rm "$DEMO_OUT/60_mammogram.png.b64"
+\! base64 -d "$DEMO_OUT/70_mammogram.png.b64" > "$DEMO_OUT/70_mammogram.png" && rm "$DEMO_OUT/70_mammogram.png.b64"
 \pset tuples_only off
 \pset format aligned
