@@ -1,9 +1,10 @@
--- Demo step 2: fundus photographs — synthetic screening data, preprocessing in one statement, and what a
--- network is fed. Every photograph here is SYNTHETIC, drawn by screen.synthetic_fundus.
+-- Demo step 2: fundus photographs and mammograms — synthetic screening data, preprocessing in one statement,
+-- and what a network is fed. Every image here is SYNTHETIC, drawn by screen.synthetic_fundus or
+-- screen.synthetic_mammogram.
 \pset footer off
 
 -- A screening set with EyePACS's grade mix, and a few photographs too small to grade.
-CREATE TABLE photos (id int PRIMARY KEY, grade int, img bytea);
+CREATE TABLE photos (id int PRIMARY KEY, grade int, img bytea) WITH (fillfactor = 10);
 ALTER TABLE photos ALTER COLUMN img SET STORAGE EXTERNAL;
 INSERT INTO photos SELECT id, grade, image FROM screen.synthetic_fundus_set(120, 2024, 1024);
 INSERT INTO photos SELECT 1000 + i, 0, screen.synthetic_fundus(i, 0, 192) FROM generate_series(1, 3) i;
@@ -16,8 +17,9 @@ SELECT id, width, height, round(cx) AS cx, round(cy) AS cy, round(radius) AS rad
 FROM photos, screen.fundus_circle(img)
 WHERE id IN (1, 2, 3, 1001) ORDER BY id;
 
--- Preprocess the whole table in one statement. The photographs are stored EXTERNAL, so the heap is small:
--- tell the planner how many workers the table deserves, and it runs the statement in parallel.
+-- Preprocess the whole table in one statement. The photographs are TOASTed, so the heap is small and a page
+-- holds many rows (workers share a scan page by page, hence fillfactor 10 above for this small table): tell
+-- the planner how many workers the table deserves, and it runs the statement in parallel.
 ALTER TABLE photos SET (parallel_workers = 2);
 EXPLAIN (COSTS OFF) SELECT screen.fundus_preprocess(img, ungradable => 'null') FROM photos;
 \timing on
@@ -36,8 +38,15 @@ CREATE TABLE eye AS SELECT g AS grade, screen.synthetic_fundus(12, g, 1536) AS i
 SELECT grade, microaneurysms, haemorrhages, exudates, cotton_wool_spots, neovascularisation, laser_scars
 FROM eye, screen.synthetic_fundus_info(12, grade, 1536) ORDER BY grade;
 
--- Pictures for a person to look at: the photographs (halved), voets2018 and graham at 299 px, and four
--- training-time augmentations of the grade 4 eye. psql has no loops, so a query writes the commands.
+-- A synthetic mammogram (DICOM MG, left breast, MLO, a burned-in label beside it): what mammo_preprocess finds,
+-- and the network input it makes — chest wall at the left, cropped to the breast, label gone, 1024×832.
+CREATE TABLE mammograms AS SELECT screen.synthetic_mammogram(7, 'L', 'MLO', burned_in_label => true) AS dcm;
+SELECT b.* FROM mammograms, screen.mammo_breast(dcm) b;
+SELECT (screen.tensor_info(screen.mammo_preprocess(dcm))).* FROM mammograms;
+
+-- Pictures for a person to look at: the photographs (halved), voets2018 and graham at 299 px, four
+-- training-time augmentations of the grade 4 eye, and the mammogram before and after. psql has no loops,
+-- so a query writes the commands.
 \pset tuples_only on
 \pset format unaligned
 \o :out/20_pictures.psql
@@ -49,7 +58,10 @@ FROM eye, (VALUES ('photograph', 'img, scale_denom => 2'),
 UNION ALL
 SELECT format(E'\\o %s/20_grade4_augmented_%s.png.b64\nSELECT encode(screen.to_png(screen.augment(screen.fundus_preprocess(img), %s)), ''base64'') FROM eye WHERE grade = 4;',
               :'out', s, s)
-FROM generate_series(1, 4) s;
+FROM generate_series(1, 4) s
+UNION ALL
+SELECT format(E'\\o %s/20_mammogram_%s.png.b64\nSELECT encode(screen.to_png(%s), ''base64'') FROM mammograms;', :'out', name, expr)
+FROM (VALUES ('dicom', 'dcm'), ('preprocessed', 'screen.mammo_preprocess(dcm)')) AS m(name, expr);
 \o
 \i :out/20_pictures.psql
 \o

@@ -1,4 +1,4 @@
-/* SQL functions of fundus preprocessing and network input: fundus_preprocess, fundus_circle, normalize, augment. */
+/* SQL functions of preprocessing: fundus_preprocess, fundus_circle, mammo_preprocess, mammo_breast, normalize, augment. */
 #include "pgscreen.h"
 
 #include "fmgr.h"
@@ -8,11 +8,14 @@
 #include "utils/numeric.h"
 
 #include "../kernels/device/augment.h"
+#include "../kernels/dicom/mammo_dicom.h"
 #include "../kernels/image/fundus.h"
 #include "../kernels/image/npy.h"
 
 PG_FUNCTION_INFO_V1(pgscreen_fundus_preprocess);
 PG_FUNCTION_INFO_V1(pgscreen_fundus_circle);
+PG_FUNCTION_INFO_V1(pgscreen_mammo_preprocess);
+PG_FUNCTION_INFO_V1(pgscreen_mammo_breast);
 PG_FUNCTION_INFO_V1(pgscreen_normalize);
 PG_FUNCTION_INFO_V1(pgscreen_augment);
 
@@ -152,6 +155,84 @@ pgscreen_fundus_circle(PG_FUNCTION_ARGS)
 		nulls[7] = true;
 	else
 		values[7] = CStringGetTextDatum(verdict_sentence(&circle));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* Run the mammogram pipeline on argument 0 with the given options, raising on failure. */
+static void
+mammo_run(FunctionCallInfo fcinfo, const pgs_mammo_options *opts, const pgs_allocator *allocator, pgs_image *out,
+		  pgs_mammo_report *report)
+{
+	bytea	   *dcm = PG_GETARG_BYTEA_PP(0);
+	pgs_error	err;
+
+	pgs_error_clear(&err);
+	pgscreen_check(pgs_mammo_from_dicom((const uint8_t *) VARDATA_ANY(dcm), VARSIZE_ANY_EXHDR(dcm), opts,
+										pgscreen_max_image_pixels, allocator, out, report, &err),
+				   &err, "could not preprocess mammogram");
+}
+
+/*
+ * mammo_preprocess(dcm, height, width, dtype): the breast of a DICOM mammogram, presented (Modality LUT, VOI,
+ * MONOCHROME1 inverted), chest wall at the left, cropped, resized into height×width keeping its aspect ratio
+ * and padded with black, as an NPY tensor of uint8, uint16 or float32 in [0, 1].
+ */
+Datum
+pgscreen_mammo_preprocess(PG_FUNCTION_ARGS)
+{
+	char	   *dtype = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	pgs_mammo_options opts;
+	pgs_mammo_report report;
+	PgscreenAllocator pixels;
+	pgs_image	out;
+	pgs_tensor	tensor;
+
+	pgs_mammo_options_init(&opts);
+	opts.height = PG_GETARG_INT32(1);
+	opts.width = PG_GETARG_INT32(2);
+	if (strcmp(dtype, "uint8") == 0)
+		opts.dtype = PGS_DTYPE_U8;
+	else if (strcmp(dtype, "uint16") == 0)
+		opts.dtype = PGS_DTYPE_U16;
+	else if (strcmp(dtype, "float32") == 0)
+		opts.dtype = PGS_DTYPE_F32;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid dtype: \"%s\"", dtype),
+				 errhint("Use \"uint8\", \"uint16\" or \"float32\".")));
+	pgscreen_allocator_init(&pixels, false);
+	mammo_run(fcinfo, &opts, &pixels.base, &out, &report);
+	pgs_image_as_tensor(&out, &tensor);
+	PG_RETURN_BYTEA_P(tensor_to_npy(&tensor));
+}
+
+/* mammo_breast(dcm): what mammo_preprocess finds, in pixels of the stored image, for checking it. */
+Datum
+pgscreen_mammo_breast(PG_FUNCTION_ARGS)
+{
+	pgs_mammo_options opts;
+	pgs_mammo_report report;
+	PgscreenAllocator pixels;
+	pgs_image	out;
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "mammo_breast must return a composite type");
+	pgs_mammo_options_init(&opts);
+	opts.height = opts.width = PGS_MAMMO_MIN_SIDE;
+	pgscreen_allocator_init(&pixels, false);
+	mammo_run(fcinfo, &opts, &pixels.base, &out, &report);
+	values[0] = Int32GetDatum(report.x);
+	values[1] = Int32GetDatum(report.y);
+	values[2] = Int32GetDatum(report.width);
+	values[3] = Int32GetDatum(report.height);
+	values[4] = Int64GetDatum(report.pixels);
+	values[5] = Int32GetDatum(report.threshold);
+	values[6] = BoolGetDatum(report.flipped);
+	values[7] = CStringGetTextDatum(pgs_orientation_source_name(report.oriented_by));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 

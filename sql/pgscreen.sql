@@ -238,106 +238,6 @@ COMMENT ON FUNCTION screen.synthetic_mammogram(bigint, text, text, boolean, bool
 'A synthetic DICOM Digital Mammography X-Ray Image (For Presentation), 16-bit with 12 bits stored: breast with texture, L or R, CC or MLO (chosen from the seed when NULL), optionally MONOCHROME1, a burned-in label block, and planted identifying values (header, nested sequences, private elements, overlay, descriptions). Same arguments, same bytes.';
 
 -------------------------------------------------------------------------------------------------------------
--- Preprocessing: fundus photographs, network input, synthetic screening data
--------------------------------------------------------------------------------------------------------------
-
--- Decoding and locating a photograph takes milliseconds, thousands of times an ordinary operator: the COST
--- tells the planner, which then runs SELECT fundus_preprocess(img) FROM photos in parallel workers.
-
-CREATE FUNCTION screen.fundus_preprocess(
-    img bytea,
-    diameter int DEFAULT 299,
-    method text DEFAULT 'voets2018',
-    ungradable text DEFAULT 'error')
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_fundus_preprocess'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
-
-COMMENT ON FUNCTION screen.fundus_preprocess(bytea, int, text, text) IS
-'The circular fundus of a JPEG/PNG photograph scaled to diameter pixels across and centred in a black diameter×diameter square, as an NPY uint8 H×W×3 tensor. method voets2018 (the replication''s steps) or graham (then 4·(img − local average) + 128, outside 90 % of the circle 128). An ungradable photograph is an error, or NULL with ungradable => ''null''.';
-
-CREATE FUNCTION screen.fundus_circle(
-    img bytea,
-    diameter int DEFAULT 299,
-    OUT cx float8,
-    OUT cy float8,
-    OUT radius float8,
-    OUT width int,
-    OUT height int,
-    OUT scale_denom int,
-    OUT gradable boolean,
-    OUT reason text)
-RETURNS record
-AS 'MODULE_PATHNAME', 'pgscreen_fundus_circle'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50000;
-
-COMMENT ON FUNCTION screen.fundus_circle(bytea, int) IS
-'Where fundus_preprocess(img, diameter) finds the fundus: centre and radius in pixels of the original photograph, its size, the JPEG decode scale used (1/scale_denom), whether it is gradable and, if not, why.';
-
-CREATE FUNCTION screen.normalize(img bytea, method text DEFAULT 'symmetric', layout text DEFAULT 'chw')
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_normalize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
-
-COMMENT ON FUNCTION screen.normalize(bytea, text, text) IS
-'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)) or symmetric (x/127.5 − 1); layout chw (channels first, by transposing) or hwc.';
-
-CREATE FUNCTION screen.augment(img bytea, seed bigint, options jsonb DEFAULT '{}')
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_augment'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
-
-COMMENT ON FUNCTION screen.augment(bytea, bigint, jsonb) IS
-'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}.';
-
-CREATE FUNCTION screen.synthetic_fundus(seed bigint, grade int, size int DEFAULT 512)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
-
-COMMENT ON FUNCTION screen.synthetic_fundus(bigint, int, int) IS
-'A SYNTHETIC fundus photograph (JPEG, size pixels wide) of diabetic-retinopathy grade 0-4: the seed fixes the eye and the camera, seed and grade the lesions. Same arguments, same bytes. For demos, tests and benchmarks, never for clinical use.';
-
-CREATE FUNCTION screen.synthetic_fundus_info(
-    seed bigint,
-    grade int,
-    size int DEFAULT 512,
-    OUT width int,
-    OUT height int,
-    OUT cx float8,
-    OUT cy float8,
-    OUT radius float8,
-    OUT eye text,
-    OUT jpeg_quality int,
-    OUT microaneurysms int,
-    OUT haemorrhages int,
-    OUT exudates int,
-    OUT cotton_wool_spots int,
-    OUT neovascularisation int,
-    OUT laser_scars int)
-RETURNS record
-AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus_info'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
-
-COMMENT ON FUNCTION screen.synthetic_fundus_info(bigint, int, int) IS
-'What synthetic_fundus(seed, grade, size) draws: the fundus circle, the eye, the JPEG quality and the lesions by kind.';
-
-CREATE FUNCTION screen.synthetic_fundus_set(
-    n int,
-    seed bigint,
-    size int DEFAULT 512,
-    grade_mix float8[] DEFAULT '{25810, 2443, 5292, 873, 708}',
-    OUT id int,
-    OUT image bytea,
-    OUT grade int)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus_set'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000 ROWS 1000;
-
-COMMENT ON FUNCTION screen.synthetic_fundus_set(int, bigint, int, float8[]) IS
-'n SYNTHETIC fundus photographs of different eyes (id 1..n), each with a DR grade drawn from grade_mix (weights for grades 0-4; the default is the EyePACS training set: 73.5 % grade 0, 7.0 % 1, 15.1 % 2, 2.5 % 3, 2.0 % 4). Row id depends on seed and id only.';
-
--------------------------------------------------------------------------------------------------------------
 -- PACS: query/retrieve from SQL and the storage receiver
 -------------------------------------------------------------------------------------------------------------
 
@@ -765,6 +665,135 @@ COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean) IS
 'Paired DeLong test of two models scored on the same cases (95 % interval for the difference of AUCs). Keeps every case: 16 bytes per case. Rows with a NULL are skipped and counted. Runs in parallel.';
 COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean, float8) IS
 'Paired DeLong test of two models scored on the same cases, with the interval for the difference at level (the same on every row).';
+
+-------------------------------------------------------------------------------------------------------------
+-- Preprocessing: fundus photographs, network input, synthetic screening data
+-------------------------------------------------------------------------------------------------------------
+
+-- Decoding and locating a photograph takes milliseconds, thousands of times an ordinary operator: the COST
+-- tells the planner, which then runs SELECT fundus_preprocess(img) FROM photos in parallel workers.
+
+CREATE FUNCTION screen.fundus_preprocess(
+    img bytea,
+    diameter int DEFAULT 299,
+    method text DEFAULT 'voets2018',
+    ungradable text DEFAULT 'error')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_fundus_preprocess'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.fundus_preprocess(bytea, int, text, text) IS
+'The circular fundus of a JPEG/PNG photograph scaled to diameter pixels across and centred in a black diameter×diameter square, as an NPY uint8 H×W×3 tensor. method voets2018 (the replication''s steps) or graham (then 4·(img − local average) + 128, outside 90 % of the circle 128). An ungradable photograph is an error, or NULL with ungradable => ''null''.';
+
+CREATE FUNCTION screen.fundus_circle(
+    img bytea,
+    diameter int DEFAULT 299,
+    OUT cx float8,
+    OUT cy float8,
+    OUT radius float8,
+    OUT width int,
+    OUT height int,
+    OUT scale_denom int,
+    OUT gradable boolean,
+    OUT reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_fundus_circle'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50000;
+
+COMMENT ON FUNCTION screen.fundus_circle(bytea, int) IS
+'Where fundus_preprocess(img, diameter) finds the fundus: centre and radius in pixels of the original photograph, its size, the JPEG decode scale used (1/scale_denom), whether it is gradable and, if not, why.';
+
+CREATE FUNCTION screen.normalize(img bytea, method text DEFAULT 'symmetric', layout text DEFAULT 'chw')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_normalize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+
+COMMENT ON FUNCTION screen.normalize(bytea, text, text) IS
+'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)) or symmetric (x/127.5 − 1); layout chw (channels first, by transposing) or hwc.';
+
+CREATE FUNCTION screen.augment(img bytea, seed bigint, options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_augment'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+
+COMMENT ON FUNCTION screen.augment(bytea, bigint, jsonb) IS
+'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}.';
+
+CREATE FUNCTION screen.synthetic_fundus(seed bigint, grade int, size int DEFAULT 512)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.synthetic_fundus(bigint, int, int) IS
+'A SYNTHETIC fundus photograph (JPEG, size pixels wide) of diabetic-retinopathy grade 0-4: the seed fixes the eye and the camera, seed and grade the lesions. Same arguments, same bytes. For demos, tests and benchmarks, never for clinical use.';
+
+CREATE FUNCTION screen.synthetic_fundus_info(
+    seed bigint,
+    grade int,
+    size int DEFAULT 512,
+    OUT width int,
+    OUT height int,
+    OUT cx float8,
+    OUT cy float8,
+    OUT radius float8,
+    OUT eye text,
+    OUT jpeg_quality int,
+    OUT microaneurysms int,
+    OUT haemorrhages int,
+    OUT exudates int,
+    OUT cotton_wool_spots int,
+    OUT neovascularisation int,
+    OUT laser_scars int)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.synthetic_fundus_info(bigint, int, int) IS
+'What synthetic_fundus(seed, grade, size) draws: the fundus circle, the eye, the JPEG quality and the lesions by kind.';
+
+CREATE FUNCTION screen.synthetic_fundus_set(
+    n int,
+    seed bigint,
+    size int DEFAULT 512,
+    grade_mix float8[] DEFAULT '{25810, 2443, 5292, 873, 708}',
+    OUT id int,
+    OUT image bytea,
+    OUT grade int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgscreen_synthetic_fundus_set'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000 ROWS 1000;
+
+COMMENT ON FUNCTION screen.synthetic_fundus_set(int, bigint, int, float8[]) IS
+'n SYNTHETIC fundus photographs of different eyes (id 1..n), each with a DR grade drawn from grade_mix (weights for grades 0-4; the default is the EyePACS training set: 73.5 % grade 0, 7.0 % 1, 15.1 % 2, 2.5 % 3, 2.0 % 4). Row id depends on seed and id only.';
+
+CREATE FUNCTION screen.mammo_preprocess(
+    dcm bytea,
+    height int DEFAULT 1024,
+    width int DEFAULT 832,
+    dtype text DEFAULT 'uint8')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_mammo_preprocess'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.mammo_preprocess(bytea, int, int, text) IS
+'The breast of a DICOM mammogram as network input, an NPY height×width tensor (uint8, uint16 or float32 in [0, 1]): Modality LUT/Rescale, VOI LUT or window, MONOCHROME1 inverted; the chest wall put at the left (from the image, else Patient Orientation or laterality); cropped to the largest region above Otsu''s threshold, other bright regions in the crop (labels) blanked; resized keeping the aspect ratio; padded with black.';
+
+CREATE FUNCTION screen.mammo_breast(
+    dcm bytea,
+    OUT x int,
+    OUT y int,
+    OUT width int,
+    OUT height int,
+    OUT pixels bigint,
+    OUT threshold int,
+    OUT flipped boolean,
+    OUT oriented_by text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_mammo_breast'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.mammo_breast(bytea) IS
+'What mammo_preprocess finds in a DICOM mammogram: the breast''s bounding box and area in pixels of the stored image, Otsu''s threshold (8-bit presentation values), whether it was mirrored to put the chest wall at the left, and what decided that (image, header or default).';
 
 -------------------------------------------------------------------------------------------------------------
 -- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names

@@ -1,4 +1,4 @@
-/* Outer contours of a binary mask: Suzuki–Abe border following plus a flood fill that retires each region. */
+/* Outer contours of a binary mask: Suzuki–Abe border following, with a flood fill retiring each region. */
 #include "geometry.h"
 
 #include <math.h>
@@ -95,74 +95,6 @@ pgs_trace_outer_border(const uint8_t *padded, int width, int height, int x, int 
 	return PGS_OK;
 }
 
-typedef struct fill_stack
-{
-	int		   *xy;
-	size_t		count;
-	size_t		capacity;
-} fill_stack;
-
-static bool
-fill_push(fill_stack *stack, int x, int y)
-{
-	if (stack->count + 2 > stack->capacity)
-	{
-		size_t		cap = stack->capacity ? 2 * stack->capacity : 1024;
-		int		   *grown = realloc(stack->xy, cap * sizeof(int));
-
-		if (grown == NULL)
-			return false;
-		stack->xy = grown;
-		stack->capacity = cap;
-	}
-	stack->xy[stack->count++] = x;
-	stack->xy[stack->count++] = y;
-	return true;
-}
-
-/*
- * Mark the 8-connected region containing padded pixel (x, y) as visited (1 → 2), a scanline at a time. The
- * zero frame of the padded mask keeps every access in bounds.
- */
-static pgs_status
-retire_region(uint8_t *padded, int width, int x, int y, fill_stack *stack, pgs_error *err)
-{
-	size_t		stride = (size_t) width + 2;
-
-	stack->count = 0;
-	if (!fill_push(stack, x, y))
-		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the region fill stack");
-	while (stack->count > 0)
-	{
-		int			cy = stack->xy[--stack->count];
-		int			cx = stack->xy[--stack->count];
-		uint8_t    *row = padded + (size_t) cy * stride;
-		int			left = cx,
-					right = cx;
-
-		if (row[cx] != 1)
-			continue;
-		while (row[left - 1] == 1)
-			left--;
-		while (row[right + 1] == 1)
-			right++;
-		memset(row + left, 2, (size_t) (right - left + 1));
-		for (int ny = cy - 1; ny <= cy + 1; ny += 2)
-		{
-			const uint8_t *next = padded + (size_t) ny * stride;
-			bool		in_run = false;
-
-			for (int nx = left - 1; nx <= right + 1; nx++)
-			{
-				if (next[nx] == 1 && !in_run && !fill_push(stack, nx, ny))
-					return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the region fill stack");
-				in_run = next[nx] == 1;
-			}
-		}
-	}
-	return PGS_OK;
-}
-
 /*
  * Scan in raster order. The first unvisited foreground pixel met is the first pixel of a new region, so its
  * west neighbour is background and it starts that region's outer border, exactly where findContours starts
@@ -175,7 +107,7 @@ pgs_largest_outer_contour(const uint8_t *mask, int width, int height, pgs_contou
 	size_t		stride = (size_t) width + 2;
 	uint8_t    *padded;
 	pgs_contour candidate = {0};
-	fill_stack	stack = {0};
+	pgs_fill_stack stack = {0};
 	double		best_area = -1.0;
 	pgs_status	st = PGS_OK;
 
@@ -217,7 +149,7 @@ pgs_largest_outer_contour(const uint8_t *mask, int width, int height, pgs_contou
 				candidate = swap;
 				best_area = candidate_area;
 			}
-			if ((st = retire_region(padded, width, x + 1, y + 1, &stack, err)) != PGS_OK)
+			if ((st = pgs_fill_region(padded, width, x + 1, y + 1, 1, 2, &stack, NULL, err)) != PGS_OK)
 				break;
 		}
 	}

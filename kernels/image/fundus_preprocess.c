@@ -229,8 +229,9 @@ coarsest_denom(double radius_px, int diameter)
 
 /*
  * DCT scaling (JPEG): the circle is unknown before decoding, so guess it from the header — fundus cameras
- * frame the fundus at 0.45 of the shorter side or more — decode at the scale the guess allows, measure,
- * and decode again only when the measured circle calls for another scale. The measured radius is widened
+ * frame the fundus to fill about the shorter side (radius 0.45–0.55 of it; the guess is the middle) —
+ * decode at the scale the guess allows, measure, and decode again only when the measured circle calls for
+ * another scale (a guess off by a little costs one more decode, usually a cheap coarse one). The measured radius is widened
  * by one coarse pixel of uncertainty before choosing. If the circle still ends up smaller than the target,
  * halve the denominator until it does not (or the scale is 1). Each step depends on the bytes alone, so the
  * result is deterministic.
@@ -240,7 +241,7 @@ decode_at_best_scale(const uint8_t *data, size_t len, const pgs_image_info *info
 					 pgs_image *rgb, pgs_fundus_geometry *geometry, int *denom, pgs_error *err)
 {
 	int			shorter = info->width < info->height ? info->width : info->height;
-	int			guess = coarsest_denom(0.45 * shorter, opts->diameter);
+	int			guess = coarsest_denom(0.5 * shorter, opts->diameter);
 	int			want;
 	pgs_status	st;
 

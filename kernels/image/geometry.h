@@ -52,6 +52,33 @@ pgs_status	pgs_largest_outer_contour(const uint8_t *mask, int width, int height,
 pgs_status	pgs_trace_outer_border(const uint8_t *padded, int width, int height, int x, int y,
 								   pgs_contour *out, pgs_error *err);
 
+/* A growable stack of (x, y) pairs for region filling; start zeroed, free xy when done. */
+typedef struct pgs_fill_stack
+{
+	int		   *xy;
+	size_t		count;
+	size_t		capacity;
+} pgs_fill_stack;
+
+/* What a fill saw of its region, in padded coordinates (x, y ≥ 1). */
+typedef struct pgs_region_stats
+{
+	int			x0,
+				y0,
+				x1,
+				y1;
+	int64_t		pixels;
+	int64_t		left_pixels;	/* in columns left of the image's middle */
+	int64_t		right_pixels;	/* right of it */
+} pgs_region_stats;
+
+/*
+ * Relabel the 8-connected region of `from` pixels containing padded pixel (x, y) as `to` (to ≠ from, neither
+ * 0), a scanline at a time, on a (width + 2) × (height + 2) mask with a zero frame. stats may be NULL.
+ */
+pgs_status	pgs_fill_region(uint8_t *padded, int width, int x, int y, uint8_t from, uint8_t to,
+							pgs_fill_stack *stack, pgs_region_stats *stats, pgs_error *err);
+
 /* Signed area of a closed polygon (shoelace formula); exact for integer vertices. */
 double		pgs_polygon_signed_area(const pgs_point *points, size_t count);
 

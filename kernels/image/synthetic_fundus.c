@@ -26,7 +26,7 @@ static const double exudate_color[3] = {0.99, 0.90, 0.46};
 static const double cotton_wool_color[3] = {0.94, 0.90, 0.82};
 static const double drusen_color[3] = {0.95, 0.80, 0.50};
 static const double dust_color[3] = {0.78, 0.78, 0.80};
-static const double pigment_color[3] = {0.46, 0.36, 0.32};
+static const double pigment_color[3] = {0.50, 0.31, 0.29};
 static const double scar_color[3] = {0.88, 0.74, 0.56};
 static const double scar_pigment_color[3] = {0.30, 0.22, 0.20};
 static const double fibrosis_color[3] = {0.94, 0.91, 0.86};
@@ -144,20 +144,21 @@ spot_anywhere(const syn_scene *s, pgs_prng *rng, double inner, double outer, dou
 
 /* ---------- lesions ---------- */
 
+/* Microaneurysms; one in five is as large as a small dot haemorrhage, which graders cannot always tell apart. */
 static void
 microaneurysm(syn_scene *s, pgs_prng *rng, double x, double y, double visibility)
 {
-	double		r = pgs_prng_range(rng, 0.0045, 0.008);
+	double		r = pgs_prng_chance(rng, 0.2) ? pgs_prng_range(rng, 0.008, 0.012) : pgs_prng_range(rng, 0.0045, 0.008);
 
 	syn_add_ellipse(s, SYN_DARKEN, SYN_DOME, x, y, r, r, 0, visibility * pgs_prng_range(rng, 0.75, 0.95),
 					microaneurysm_color);
 }
 
-/* Dot and blot haemorrhages: one to three overlapping round bleeds. */
+/* Dot and blot haemorrhages: one to three overlapping round bleeds, of radius up to max_r. */
 static void
-blot_haemorrhage(syn_scene *s, pgs_prng *rng, double x, double y, double visibility)
+blot_haemorrhage(syn_scene *s, pgs_prng *rng, double x, double y, double max_r, double visibility)
 {
-	double		r = pgs_prng_range(rng, 0.01, 0.032);
+	double		r = pgs_prng_range(rng, 0.008, max_r);
 	double		strength = visibility * pgs_prng_range(rng, 0.7, 0.92);
 
 	syn_add_ellipse(s, SYN_DARKEN, SYN_DOME, x, y, r, r * pgs_prng_range(rng, 0.75, 1.0),
@@ -185,9 +186,9 @@ flame_haemorrhage(syn_scene *s, pgs_prng *rng, double x, double y, double visibi
 
 /* Hard exudates: sharp yellow dots in clusters, often a ring (circinate) around leaking microaneurysms. */
 static int
-exudate_cluster(syn_scene *s, pgs_prng *rng, double x, double y, double visibility)
+exudate_cluster(syn_scene *s, pgs_prng *rng, double x, double y, double severity, double visibility)
 {
-	int			n = 3 + pgs_prng_poisson(rng, 8);
+	int			n = 2 + pgs_prng_poisson(rng, 2 + 7 * severity);
 	bool		ring = pgs_prng_chance(rng, 0.4);
 	double		ring_r = pgs_prng_range(rng, 0.03, 0.08),
 				start = pgs_prng_range(rng, 0, 2 * M_PI),
@@ -253,9 +254,11 @@ count_or_at_least(pgs_prng *rng, int base, double mean)
 }
 
 /*
- * Lesion counts and kinds grow with the grade as in the International Clinical DR scale; each photograph
- * also gets a visibility (lesion contrast) and the camera's blur and noise, so a moderate case with one
- * faint small haemorrhage looks much like a mild one: the classes overlap, as graders' do.
+ * Lesion counts and kinds grow with the grade as in the International Clinical DR scale. Within moderate
+ * NPDR a severity in [0, 1] scales the counts, so the mildest moderate cases show one small haemorrhage or a
+ * few exudates beside their microaneurysms; large microaneurysms in mild cases look like small dot
+ * haemorrhages; each photograph also has its own lesion contrast, blur and noise. The classes overlap, as
+ * graders' do.
  */
 static void
 draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *t)
@@ -264,6 +267,8 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 	double		visibility,
 				x,
 				y;
+	double		severity = 1.0,
+				blot_max = 0.032;
 	int			microaneurysms = 0,
 				blots = 0,
 				flames = 0,
@@ -280,11 +285,19 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 			microaneurysms = count_or_at_least(&rng, 1, 2.5);
 			break;
 		case 2:
-			microaneurysms = count_or_at_least(&rng, 1, 5);
-			blots = count_or_at_least(&rng, 1, 3.5);
-			flames = pgs_prng_poisson(&rng, 0.8);
-			clusters = pgs_prng_poisson(&rng, 1.0);
-			spots = pgs_prng_poisson(&rng, 0.7);
+			severity = pgs_prng_uniform(&rng);
+			blot_max = 0.026;
+			microaneurysms = count_or_at_least(&rng, 1, 2 + 4 * severity);
+			blots = pgs_prng_poisson(&rng, 0.4 + 3.0 * severity);
+			flames = pgs_prng_poisson(&rng, 0.7 * severity);
+			clusters = pgs_prng_poisson(&rng, 1.0 * severity);
+			spots = pgs_prng_poisson(&rng, 0.6 * severity);
+			if (blots + flames + clusters + spots == 0)
+			{
+				double		u = pgs_prng_uniform(&rng);
+
+				*(u < 0.6 ? &blots : u < 0.85 ? &clusters : &spots) = 1;
+			}
 			break;
 		case 3:
 			microaneurysms = count_or_at_least(&rng, 4, 8);
@@ -314,7 +327,7 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 	for (int i = 0; i < blots; i++)
 		if (anywhere ? spot_anywhere(s, &rng, 0.1, 0.88, &x, &y) : spot_near_pole(s, &rng, 0.33, &x, &y))
 		{
-			blot_haemorrhage(s, &rng, x, y, visibility);
+			blot_haemorrhage(s, &rng, x, y, blot_max, visibility);
 			t->haemorrhages++;
 			if (irma > 0 && pgs_prng_chance(&rng, 0.3))
 			{
@@ -365,7 +378,7 @@ draw_lesions(syn_scene *s, int64_t seed, int grade, pgs_synthetic_fundus_truth *
 	}
 	for (int i = 0; i < clusters; i++)
 		if (spot_near_pole(s, &rng, 0.25, &x, &y))
-			t->exudates += exudate_cluster(s, &rng, x, y, visibility);
+			t->exudates += exudate_cluster(s, &rng, x, y, severity, visibility);
 	for (int i = 0; i < spots; i++)
 		if (syn_point_on_vein(s, &rng, &x, &y) && usable_spot(s, x, y, 0.85))
 		{
@@ -394,7 +407,7 @@ draw_distractors(syn_scene *s, int64_t seed)
 
 				syn_add_ellipse(s, SYN_TINT, SYN_SOFT, x, y, r, r, 0, pgs_prng_range(&rng, 0.25, 0.45), drusen_color);
 			}
-	if (pgs_prng_chance(&rng, 0.2))
+	if (pgs_prng_chance(&rng, 0.25))
 		for (int n = 1 + pgs_prng_below(&rng, 3); n > 0; n--)
 			if (spot_anywhere(s, &rng, 0.1, 0.9, &x, &y))
 			{

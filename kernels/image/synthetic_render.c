@@ -2,6 +2,7 @@
 #include "synthetic_scene.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,8 @@ new_prim(syn_scene *scene)
 	return &scene->prims[scene->count];
 }
 
-/* Keep a primitive whose padded box meets the picture; drop it otherwise. */
-static void
+/* Keep a primitive whose padded box meets the picture (true); drop it otherwise. */
+static bool
 commit_prim(syn_scene *scene, syn_prim *p, double x0, double y0, double x1, double y1, double reach)
 {
 	p->bbox[0] = (int) floor(fmin(x0, x1) - reach - 1);
@@ -42,12 +43,13 @@ commit_prim(syn_scene *scene, syn_prim *p, double x0, double y0, double x1, doub
 	p->bbox[2] = (int) ceil(fmax(x0, x1) + reach + 1);
 	p->bbox[3] = (int) ceil(fmax(y0, y1) + reach + 1);
 	if (p->bbox[2] < 0 || p->bbox[3] < 0 || p->bbox[0] >= scene->width || p->bbox[1] >= scene->height)
-		return;
+		return false;
 	p->bbox[0] = p->bbox[0] < 0 ? 0 : p->bbox[0];
 	p->bbox[1] = p->bbox[1] < 0 ? 0 : p->bbox[1];
 	p->bbox[2] = p->bbox[2] >= scene->width ? scene->width - 1 : p->bbox[2];
 	p->bbox[3] = p->bbox[3] >= scene->height ? scene->height - 1 : p->bbox[3];
 	scene->count++;
+	return true;
 }
 
 static void
@@ -79,16 +81,17 @@ syn_add_capsule(syn_scene *scene, syn_effect effect, double x0, double y0, doubl
 	commit_prim(scene, p, p->x0, p->y0, p->x1, p->y1, p->a);
 }
 
-void
-syn_add_ellipse(syn_scene *scene, syn_effect effect, syn_profile profile, double x, double y, double a,
-				double b, double angle, double strength, const double color[3])
+/* The ellipse primitive, or NULL when it falls outside the picture (or memory ran out). */
+static syn_prim *
+add_ellipse(syn_scene *scene, syn_effect effect, syn_profile profile, double x, double y, double a, double b,
+			double angle, double strength, const double color[3])
 {
 	syn_prim   *p = new_prim(scene);
 	double		R = scene->radius;
 	double		reach;
 
 	if (p == NULL)
-		return;
+		return NULL;
 	p->shape = SYN_ELLIPSE;
 	set_look(p, effect, profile, strength, color);
 	p->x0 = (float) (scene->cx + x * R);
@@ -99,16 +102,24 @@ syn_add_ellipse(syn_scene *scene, syn_effect effect, syn_profile profile, double
 	p->sin_t = (float) sin(angle);
 	p->flat_top = -2.0f;
 	reach = fmax(p->a, p->b) * (profile == SYN_SOFT ? 2.0 : 1.0);
-	commit_prim(scene, p, p->x0, p->y0, p->x0, p->y0, reach);
+	return commit_prim(scene, p, p->x0, p->y0, p->x0, p->y0, reach) ? p : NULL;
+}
+
+void
+syn_add_ellipse(syn_scene *scene, syn_effect effect, syn_profile profile, double x, double y, double a,
+				double b, double angle, double strength, const double color[3])
+{
+	add_ellipse(scene, effect, profile, x, y, a, b, angle, strength, color);
 }
 
 void
 syn_add_boat(syn_scene *scene, double x, double y, double a, double b, double flat_top, double strength,
 			 const double color[3])
 {
-	syn_add_ellipse(scene, SYN_DARKEN, SYN_DOME, x, y, a, b, 0.0, strength, color);
-	if (scene->count > 0 && scene->prims[scene->count - 1].x0 == (float) (scene->cx + x * scene->radius))
-		scene->prims[scene->count - 1].flat_top = (float) flat_top;
+	syn_prim   *p = add_ellipse(scene, SYN_DARKEN, SYN_DOME, x, y, a, b, 0.0, strength, color);
+
+	if (p != NULL)
+		p->flat_top = (float) flat_top;
 }
 
 static float

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fundus preprocessing oracle: pgscreen's voets2018 and graham against the same steps in Python/OpenCV.
 
-Run with Debian's Python (/usr/bin/python3: numpy, OpenCV, Pillow). The reference is the replication's own
+Run with Debian's Python (/usr/bin/python3: numpy, OpenCV, Pillow, pydicom). The reference is the replication's own
 code (find the contour with cv2.findContours, cv2.minEnclosingCircle, cv2.moments, crop, cv2.resize, pad),
 with the contrast curve clamped instead of wrapped. Inputs: synthetic fundus photographs from pgscreen's
 generator and NumPy-drawn discs, of many sizes and offsets, including circles cut off by the frame.
@@ -127,6 +127,26 @@ def numpy_fundus(w, h, cx, cy, r, seed):
     edge = np.clip((1 - rho) * r + 0.5, 0, 1)[..., None]
     noise = np.clip(rng.normal(0, 2, base.shape), 0, None)
     return np.clip(base * edge + noise * (1 - edge), 0, 255).astype(np.uint8)
+
+
+def write_ophthalmic_photograph(rgb, path):
+    """An Ophthalmic Photography 8 Bit Image object holding the pixels, explicit VR little endian."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.5.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(path, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID, "OP"
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.save_as(path)
 
 
 def rgb_to_bgr(a):
@@ -276,6 +296,15 @@ def main():
                 min_side = min(truth["width"], truth["height"])
                 check(auto["radius"] / d >= 149.5 and (d == 8 or auto["radius"] / (2 * d) < 149.5 + d),
                       f"  1/{d} is the smallest scale keeping the circle ≥ 299 px across (r/d = {auto['radius'] / d:.1f})")
+
+        # DICOM ophthalmic photography (8-bit RGB, written with pydicom): the same tensor as the photograph
+        path = os.path.join(tmp, "synthetic0.jpg")
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        dcm = os.path.join(tmp, "op.dcm")
+        write_ophthalmic_photograph(rgb, dcm)
+        from_dicom, from_jpeg = ours(dcm)[1], ours(path, scale=1)[1]
+        check(from_dicom is not None and np.array_equal(from_dicom, from_jpeg),
+              "DICOM Ophthalmic Photography: the same tensor as its pixels as a photograph")
 
         # ungradable: a small disc (r ≤ 100 px), an all-black picture
         for name, rgb in [("small disc r=90", numpy_fundus(400, 300, 200, 150, 90, 1)),

@@ -1,5 +1,7 @@
 /* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
 #include "../../kernels/device/augment.h"
+#include "../../kernels/dicom/dicom.h"
+#include "../../kernels/dicom/mammo_dicom.h"
 #include "../../kernels/image/fundus.h"
 #include "../../kernels/image/geometry.h"
 #include "../../kernels/image/imgproc.h"
@@ -21,8 +23,10 @@ static const char *usage =
 	"       pgs_preprocess otsu IN.npy                             (threshold of a uint8 image)\n"
 	"       pgs_preprocess augment SEED IN OUT.npy                 (the published recipe, as uint8)\n"
 	"       pgs_preprocess synthetic SEED GRADE SIZE OUT.jpg      (prints the ground truth as JSON)\n"
+	"       pgs_preprocess mammo [--size HxW] [--dtype uint8|uint16|float32] IN.dcm OUT.npy (prints what was found)\n"
 	"       pgs_preprocess bench-fundus ROUNDS FILE...            (photographs/s of the whole pipeline)\n"
-	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n";
+	"       pgs_preprocess bench-decode ROUNDS FILE...            (photographs/s of a full-size decode)\n"
+	"       pgs_preprocess bench-decode-scaled ROUNDS FILE...     (... of a decode at the scale fundus uses)\n";
 
 static pgs_error err;
 
@@ -269,6 +273,47 @@ run_augment(char **argv)
 	return 0;
 }
 
+static int
+run_mammo(int argc, char **argv)
+{
+	pgs_mammo_options opts;
+	pgs_mammo_report report;
+	pgs_image	out;
+	size_t		len;
+	uint8_t    *data;
+	int			i = 0;
+
+	pgs_mammo_options_init(&opts);
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2)
+	{
+		if (strcmp(argv[i], "--size") == 0 && sscanf(argv[i + 1], "%dx%d", &opts.height, &opts.width) == 2)
+			continue;
+		if (strcmp(argv[i], "--dtype") == 0)
+		{
+			opts.dtype = strcmp(argv[i + 1], "uint16") == 0 ? PGS_DTYPE_U16
+				: strcmp(argv[i + 1], "float32") == 0 ? PGS_DTYPE_F32 : PGS_DTYPE_U8;
+			continue;
+		}
+		break;
+	}
+	if (argc - i != 2)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	data = read_file(argv[i], &len);
+	if (pgs_mammo_from_dicom(data, len, &opts, INT64_C(1) << 31, &pgs_malloc_allocator, &out, &report, &err) != PGS_OK)
+		die(argv[i]);
+	printf("{\"threshold\": %d, \"x\": %d, \"y\": %d, \"width\": %d, \"height\": %d, \"pixels\": %lld, "
+		   "\"flipped\": %s, \"oriented_by\": \"%s\"}\n", report.threshold, report.x, report.y, report.width,
+		   report.height, (long long) report.pixels, report.flipped ? "true" : "false",
+		   pgs_orientation_source_name(report.oriented_by));
+	save_npy(argv[i + 1], &out);
+	free(out.data);
+	free(data);
+	return 0;
+}
+
 static double
 now_seconds(void)
 {
@@ -278,12 +323,20 @@ now_seconds(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* Run the pipeline (or a bare full-size decode) over every file `rounds` times from memory. */
+typedef enum bench_kind
+{
+	BENCH_FUNDUS,
+	BENCH_DECODE,
+	BENCH_DECODE_SCALED
+} bench_kind;
+
+/* Run the pipeline, or a bare decode (full size or at the pipeline's scale), over every file from memory. */
 static int
-run_bench(int rounds, int nfiles, char **paths, bool fundus)
+run_bench(int rounds, int nfiles, char **paths, bench_kind kind)
 {
 	uint8_t   **datas = malloc(sizeof(uint8_t *) * nfiles);
 	size_t	   *lens = malloc(sizeof(size_t) * nfiles);
+	int		   *denoms = malloc(sizeof(int) * nfiles);
 	pgs_fundus_options opts;
 	pgs_decode_options decode;
 	double		t0;
@@ -291,14 +344,24 @@ run_bench(int rounds, int nfiles, char **paths, bool fundus)
 	pgs_fundus_options_init(&opts);
 	pgs_decode_options_init(&decode);
 	for (int i = 0; i < nfiles; i++)
+	{
+		pgs_fundus_circle circle;
+
 		datas[i] = read_file(paths[i], &lens[i]);
+		if (pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, NULL, &circle, &err) != PGS_OK)
+			die(paths[i]);
+		denoms[i] = kind == BENCH_DECODE_SCALED ? circle.scale_denom : 1;
+	}
 	t0 = now_seconds();
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < nfiles; i++)
 		{
 			pgs_image	out;
 			pgs_fundus_circle circle;
-			pgs_status	st = fundus
+			pgs_status	st;
+
+			decode.scale_denom = denoms[i];
+			st = kind == BENCH_FUNDUS
 				? pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, &out, &circle, &err)
 				: pgs_image_decode(datas[i], lens[i], &decode, &pgs_malloc_allocator, &out, &err);
 
@@ -315,6 +378,8 @@ main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
+	pgs_dicom_register_codec();
+
 	if (strcmp(cmd, "fundus") == 0)
 		return run_fundus(argc - 2, argv + 2, true);
 	if (strcmp(cmd, "circle") == 0)
@@ -327,12 +392,18 @@ main(int argc, char **argv)
 		return run_blur(argv + 2);
 	if (strcmp(cmd, "otsu") == 0 && argc == 3)
 		return run_otsu(argv[2]);
+	if (strcmp(cmd, "mammo") == 0)
+		return run_mammo(argc - 2, argv + 2);
 	if (strcmp(cmd, "augment") == 0 && argc == 5)
 		return run_augment(argv + 2);
 	if (strcmp(cmd, "synthetic") == 0 && argc == 6)
 		return run_synthetic(argv + 2);
-	if ((strcmp(cmd, "bench-fundus") == 0 || strcmp(cmd, "bench-decode") == 0) && argc > 3)
-		return run_bench(atoi(argv[2]), argc - 3, argv + 3, strcmp(cmd, "bench-fundus") == 0);
+	if (strcmp(cmd, "bench-fundus") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_FUNDUS);
+	if (strcmp(cmd, "bench-decode") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_DECODE);
+	if (strcmp(cmd, "bench-decode-scaled") == 0 && argc > 3)
+		return run_bench(atoi(argv[2]), argc - 3, argv + 3, BENCH_DECODE_SCALED);
 	fputs(usage, stderr);
 	return 2;
 }

@@ -1,14 +1,34 @@
-/* libFuzzer target: fundus preprocessing (decode, locate, crop, resize, graham) and network input on any bytes. */
+/* libFuzzer target: fundus and mammogram preprocessing and network input, on any bytes. */
 #include "../../kernels/device/augment.h"
+#include "../../kernels/dicom/dicom.h"
+#include "../../kernels/dicom/mammo_dicom.h"
 #include "../../kernels/image/fundus.h"
 
 #include <stdlib.h>
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
+/* A DICOM object through the mammogram pipeline, at a small output size. */
+static void
+mammogram(const uint8_t *data, size_t len, uint8_t options)
+{
+	pgs_mammo_options opts;
+	pgs_mammo_report report;
+	pgs_image	out;
+	pgs_error	err;
+
+	pgs_mammo_options_init(&opts);
+	opts.height = 64 + (options & 3) * 40;
+	opts.width = 52 + (options & 3) * 30;
+	opts.dtype = (options >> 2) & 1 ? PGS_DTYPE_U16 : PGS_DTYPE_U8;
+	if (pgs_mammo_from_dicom(data, len, &opts, 4 << 20, &pgs_malloc_allocator, &out, &report, &err) == PGS_OK)
+		free(out.data);
+}
+
 /*
- * The first byte picks the options (diameter, method, a forced scale), the rest is the photograph, so the
- * corpus explores both. Gradable results are then fed to prepare_input with a drawn augmentation.
+ * The first byte picks the pipeline (bit 5: mammogram) and its options (diameter, method, a forced scale),
+ * the rest is the image, so the corpus explores both. Gradable fundus results are then fed to prepare_input
+ * with a drawn augmentation.
  */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -22,6 +42,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (len < 1)
 		return 0;
+	pgs_dicom_register_codec();
+	if (data[0] & 0x20)
+	{
+		mammogram(data + 1, len - 1, data[0]);
+		return 0;
+	}
 	pgs_fundus_options_init(&opts);
 	opts.diameter = diameters[data[0] & 3];
 	opts.scale_denom = scales[(data[0] >> 2) & 3];
