@@ -1,4 +1,4 @@
--- Demo step 7: the mammography side of the thesis: de-identify a few SYNTHETIC screening screening_mammograms
+-- Demo step 7: the mammography side of the thesis: de-identify a few SYNTHETIC screening mammograms
 -- (DICOM MG with planted patient data) before they leave the hospital.
 \pset footer off
 
