@@ -9,8 +9,8 @@ SELECT screen.train('demo_dr',
     $$SELECT img, grade >= 2 FROM screening WHERE split = 'tune' ORDER BY id$$,
     jsonb_build_object('architecture', :'architecture', 'input_size', :side, 'optimizer', 'adam',
                        'learning_rate', 0.003, 'normalisation', 'standardize', 'augmentation', false,
-                       'batch_size', 32, 'max_epochs', CASE WHEN :'device' = 'cpu' THEN 8 ELSE 30 END,
-                       'patience', 3, 'seed', 2018)) AS job \gset
+                       'batch_size', 32, 'max_epochs', CASE WHEN :'device' = 'cpu' THEN 16 ELSE 30 END,
+                       'patience', 4, 'seed', 2018)) AS job \gset
 SELECT set_config('demo.job', :'job', false);
 
 -- The job runs in its own worker; this session just reads screen.jobs every few seconds.
