@@ -2,49 +2,16 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "../../kernels/common/prng.h"
 #include "../../kernels/nn/net.h"
 #include "../../kernels/train/predictor.h"
 #include "../../kernels/train/trainer.h"
+#include "../unit/spot_task.h"
 #include "gpucheck.h"
 
-#define SIDE 32
+#define SIDE SPOT_SIDE
 #define EPOCHS 2
 
 static pgs_error err;
-
-/* The unit test's task: a yellowish spot (positive) or a dark red one (negative) on a noisy disc. */
-static void
-fill_cache(pgs_data_cache *cache, uint64_t seed, int n)
-{
-	uint8_t		image[SIDE * SIDE * 3];
-
-	CHECK_OK(pgs_data_cache_init(cache, SIDE, SIDE, 3, 1 << 26, 1 << 26, "/tmp/unused", &err), &err);
-	for (int i = 0; i < n; i++)
-	{
-		pgs_prng	rng;
-		int			positive = i % 3 == 0;
-		int			sx,
-					sy;
-
-		pgs_prng_seed(&rng, seed, (uint64_t) i);
-		sx = 8 + pgs_prng_below(&rng, SIDE - 16);
-		sy = 8 + pgs_prng_below(&rng, SIDE - 16);
-		for (int y = 0; y < SIDE; y++)
-			for (int x = 0; x < SIDE; x++)
-			{
-				uint8_t    *p = image + ((size_t) y * SIDE + x) * 3;
-				double		noise = 20 * (pgs_prng_uniform(&rng) - 0.5);
-				int			inside = hypot(x - SIDE / 2.0, y - SIDE / 2.0) < SIDE / 2.0 - 1;
-				int			spot = hypot(x - sx, y - sy) < 2.5;
-
-				p[0] = (uint8_t) (spot ? (positive ? 190 : 230) : inside ? 150 + noise : 0);
-				p[1] = (uint8_t) (spot ? (positive ? 170 : 90) : inside ? 60 + noise : 0);
-				p[2] = (uint8_t) (spot ? (positive ? 60 : 100) : inside ? 30 + noise : 0);
-			}
-		CHECK_OK(pgs_data_cache_append(cache, image, positive, &err), &err);
-	}
-}
 
 typedef struct run
 {
@@ -163,8 +130,8 @@ main(void)
 
 	close(fd);
 	gpu = gpucheck_open_gpu();
-	fill_cache(&train_set, 1, 96);
-	fill_cache(&val, 2, 48);
+	spot_cache(&train_set, 1, 96);
+	spot_cache(&val, 2, 48);
 	RUN(test_training_matches_cpu);
 	RUN(test_checkpoint_moves_between_devices);
 	unlink(checkpoint);

@@ -9,57 +9,9 @@
 #include "../../kernels/common/prng.h"
 #include "../../kernels/device/ops.h"
 #include "../../kernels/train/trainer.h"
+#include "spot_task.h"
 
-#define SIDE 32
-
-/*
- * Every image holds a small spot somewhere on a noisy reddish disc: yellowish (an "exudate") in positive
- * images, dark red (a harmless vessel crossing) in negative ones, of about the same brightness, so the
- * network must learn the colour of a local feature rather than a global statistic.
- */
-static void
-synthetic_image(uint64_t seed, int index, int positive, uint8_t *image)
-{
-	pgs_prng	rng;
-	int			sx,
-				sy;
-
-	pgs_prng_seed(&rng, seed, (uint64_t) index);
-	sx = 8 + pgs_prng_below(&rng, SIDE - 16);
-	sy = 8 + pgs_prng_below(&rng, SIDE - 16);
-	for (int y = 0; y < SIDE; y++)
-		for (int x = 0; x < SIDE; x++)
-		{
-			uint8_t    *p = image + ((size_t) y * SIDE + x) * 3;
-			double		r = hypot(x - SIDE / 2.0, y - SIDE / 2.0);
-			double		noise = 20 * (pgs_prng_uniform(&rng) - 0.5);
-			int			inside = r < SIDE / 2.0 - 1;
-
-			p[0] = (uint8_t) (inside ? 150 + noise : 0);
-			p[1] = (uint8_t) (inside ? 60 + noise : 0);
-			p[2] = (uint8_t) (inside ? 30 + noise : 0);
-			if (hypot(x - sx, y - sy) < 2.5)
-			{
-				p[0] = positive ? 190 : 230;
-				p[1] = positive ? 170 : 90;
-				p[2] = positive ? 60 : 100;
-			}
-		}
-}
-
-static void
-fill_cache(pgs_data_cache *cache, uint64_t seed, int n)
-{
-	uint8_t		image[SIDE * SIDE * 3];
-	pgs_error	err;
-
-	CHECK_OK(pgs_data_cache_init(cache, SIDE, SIDE, 3, 1 << 26, 1 << 26, "/tmp/unused", &err), &err);
-	for (int i = 0; i < n; i++)
-	{
-		synthetic_image(seed, i, i % 3 == 0, image);
-		CHECK_OK(pgs_data_cache_append(cache, image, i % 3 == 0, &err), &err);
-	}
-}
+#define SIDE SPOT_SIDE
 
 static void
 small_recipe(pgs_recipe *r)
@@ -108,8 +60,8 @@ test_learns_synthetic_task(void)
 	pgs_error	err;
 	double		last;
 
-	fill_cache(&train, 1, 240);
-	fill_cache(&val, 2, 90);
+	spot_cache(&train, 1, 240);
+	spot_cache(&val, 2, 90);
 	small_recipe(&r);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &t, &err), &err);
 	CHECK(pgs_trainer_steps_per_epoch(t) == 15);
@@ -138,8 +90,8 @@ test_reproducible(void)
 	double		la,
 				lb;
 
-	fill_cache(&train, 3, 64);
-	fill_cache(&val, 4, 20);
+	spot_cache(&train, 3, 64);
+	spot_cache(&val, 4, 20);
 	small_recipe(&r);
 	r.augmentation.enabled = true;
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
@@ -171,8 +123,8 @@ test_checkpoint_round_trip(void)
 	int			fd = mkstemp(path);
 
 	close(fd);
-	fill_cache(&train, 5, 48);
-	fill_cache(&val, 6, 30);
+	spot_cache(&train, 5, 48);
+	spot_cache(&val, 6, 30);
 	small_recipe(&r);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	train_epochs(a, 1, 2, &last);
@@ -204,7 +156,7 @@ test_checkpoint_round_trip(void)
 	pgs_trainer_free(b);
 
 	/* Different data (another row count) is refused rather than resumed. */
-	fill_cache(&other, 5, 47);
+	spot_cache(&other, 5, 47);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &other, &val, &b, &err), &err);
 	CHECK_FAILS(pgs_trainer_read_checkpoint(b, path, &loaded, &err), PGS_ERR_BAD_DATA, &err);
 	CHECK(strstr(err.message, "48 rows before the interruption and 47 now") != NULL);
@@ -240,8 +192,8 @@ test_start_from_stored_model(void)
 	pgs_error	err;
 	double		last;
 
-	fill_cache(&train, 9, 48);
-	fill_cache(&val, 10, 30);
+	spot_cache(&train, 9, 48);
+	spot_cache(&val, 10, 30);
 	small_recipe(&r);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	train_epochs(a, 1, 1, &last);
@@ -272,8 +224,8 @@ test_divergence_is_reported(void)
 	pgs_error	err;
 	bool		diverged = false;
 
-	fill_cache(&train, 7, 64);
-	fill_cache(&val, 8, 20);
+	spot_cache(&train, 7, 64);
+	spot_cache(&val, 8, 20);
 	small_recipe(&r);
 	/*
 	 * Weight decay with lr·wd ≫ 2 multiplies every weight by about −(lr·wd) per step whatever the data, so
