@@ -35,7 +35,7 @@ ifeq ($(PGXS),)
   $(error pg_config not found: run "make deps" (or "make check"), or set PG_CONFIG)
 endif
 
-KERNEL_MODULES = common device image dicom dicomnet metrics nn
+KERNEL_MODULES = common device image dicom dicomnet metrics nn train
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk

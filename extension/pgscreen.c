@@ -7,6 +7,7 @@
 #include "utils/guc.h"
 
 #include "../kernels/image/image.h"
+#include "jobs.h"
 
 PG_MODULE_MAGIC;
 
@@ -79,6 +80,8 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	pgscreen_pacs_init();
+
+	pgscreen_jobs_init();
 
 	MarkGUCPrefixReserved("pgscreen");
 

@@ -11,7 +11,7 @@ mkdir -p "$dir/tmp_check"
 give_to_postgres "$dir"
 perl_dir="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/perl"
 
-cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" \
+cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_REPO="$REPO" \
 	PG_REGRESS="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/regress/pg_regress" \
 	PGSCREEN_PKGLIBDIR="$(dirname "$PGSCREEN_BINDIR")/lib" \
 	prove -I "$perl_dir" t/*.pl

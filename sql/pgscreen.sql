@@ -321,6 +321,8 @@ COMMENT ON VIEW screen.pacs_activity IS
 'Running retrievals and receiver workers with their progress; see screen.pacs_activity().';
 
 GRANT SELECT ON screen.pacs_activity TO PUBLIC;
+
+-------------------------------------------------------------------------------------------------------------
 -- Evaluation: ROC values, AUC with DeLong or bootstrap intervals, operating points with exact intervals,
 -- paired model comparison, ROC plots
 -------------------------------------------------------------------------------------------------------------
@@ -663,56 +665,6 @@ COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean) IS
 'Paired DeLong test of two models scored on the same cases (95 % interval for the difference of AUCs). Keeps every case: 16 bytes per case. Rows with a NULL are skipped and counted. Runs in parallel.';
 COMMENT ON AGGREGATE screen.roc_compare(float8, float8, boolean, float8) IS
 'Paired DeLong test of two models scored on the same cases, with the interval for the difference at level (the same on every row).';
--- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
--------------------------------------------------------------------------------------------------------------
-
-CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_model_init'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
-'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
-
-CREATE FUNCTION screen.model_info(
-    model bytea,
-    OUT architecture text,
-    OUT head text,
-    OUT outputs int,
-    OUT aux_logits boolean,
-    OUT input_channels int,
-    OUT input_height int,
-    OUT input_width int,
-    OUT parameters bigint,
-    OUT tensors int,
-    OUT batches_tracked bigint,
-    OUT recipe jsonb,
-    OUT optimizer text,
-    OUT optimizer_steps bigint,
-    OUT format_version int)
-RETURNS record
-AS 'MODULE_PATHNAME', 'pgscreen_model_info'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION screen.model_info(bytea) IS
-'What a model file holds (architecture, head, input size, trainable parameters, tensors, batches trained, preprocessing recipe, and for a checkpoint its optimizer and steps), after checking its structure and checksum.';
-
-CREATE FUNCTION screen.model_from_npz(weights bytea, architecture text, options jsonb DEFAULT '{}',
-                                      seed bigint DEFAULT 0)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_model_from_npz'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION screen.model_from_npz(bytea, text, jsonb, bigint) IS
-'A model file from .npz weights (numpy.savez of a torchvision state_dict; stored or deflated entries). Every tensor must match the network, unless options has "pretrained": true: then classifier tensors of another shape and an auxiliary head the network lacks are left out (a NOTICE says so) and the new classifier keeps its seeded initialisation. Takes the model_init options too.';
-
-CREATE FUNCTION screen.model_to_npz(model bytea, compress boolean DEFAULT false)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'pgscreen_model_to_npz'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION screen.model_to_npz(bytea, boolean) IS
-'The weights of a model file as .npz with torchvision''s tensor names and state_dict order (num_batches_tracked included), so numpy.load and torch''s load_state_dict read it; compress deflates the entries like numpy.savez_compressed.';
 
 -------------------------------------------------------------------------------------------------------------
 -- Preprocessing: fundus photographs, network input, synthetic screening data
@@ -842,3 +794,307 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
 
 COMMENT ON FUNCTION screen.mammo_breast(bytea) IS
 'What mammo_preprocess finds in a DICOM mammogram: the breast''s bounding box and area in pixels of the stored image, Otsu''s threshold (8-bit presentation values), whether it was mirrored to put the chest wall at the left, and what decided that (image, header or default).';
+
+-------------------------------------------------------------------------------------------------------------
+-- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
+-------------------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_init'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
+
+CREATE FUNCTION screen.model_info(
+    model bytea,
+    OUT architecture text,
+    OUT head text,
+    OUT outputs int,
+    OUT aux_logits boolean,
+    OUT input_channels int,
+    OUT input_height int,
+    OUT input_width int,
+    OUT parameters bigint,
+    OUT tensors int,
+    OUT batches_tracked bigint,
+    OUT recipe jsonb,
+    OUT optimizer text,
+    OUT optimizer_steps bigint,
+    OUT format_version int)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgscreen_model_info'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_info(bytea) IS
+'What a model file holds (architecture, head, input size, trainable parameters, tensors, batches trained, preprocessing recipe, and for a checkpoint its optimizer and steps), after checking its structure and checksum.';
+
+CREATE FUNCTION screen.model_from_npz(weights bytea, architecture text, options jsonb DEFAULT '{}',
+                                      seed bigint DEFAULT 0)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_from_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_from_npz(bytea, text, jsonb, bigint) IS
+'A model file from .npz weights (numpy.savez of a torchvision state_dict; stored or deflated entries). Every tensor must match the network, unless options has "pretrained": true: then classifier tensors of another shape and an auxiliary head the network lacks are left out (a NOTICE says so) and the new classifier keeps its seeded initialisation. Takes the model_init options too.';
+
+CREATE FUNCTION screen.model_to_npz(model bytea, compress boolean DEFAULT false)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_model_to_npz'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_to_npz(bytea, boolean) IS
+'The weights of a model file as .npz with torchvision''s tensor names and state_dict order (num_batches_tracked included), so numpy.load and torch''s load_state_dict read it; compress deflates the entries like numpy.savez_compressed.';
+
+-------------------------------------------------------------------------------------------------------------
+-- Training jobs, models and scoring
+-------------------------------------------------------------------------------------------------------------
+-- The catalog belongs to the role that created the extension. Analysts read it through row-level security
+-- (a role sees the jobs and models of the roles whose privileges it has: its own, unless granted more) and
+-- change it only through the functions below, which check permissions in C and write as the catalog owner
+-- with a fixed search_path. Training runs in a background worker connected as the job's owner.
+
+CREATE TABLE screen.jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner regrole NOT NULL,
+    model_name text NOT NULL,
+    -- queued -> running -> succeeded | failed | cancelled; a restart resumes running -> running
+    state text NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    phase text CHECK (phase IN ('loading', 'training', 'saving')),
+    training_query text NOT NULL,
+    validation_query text NOT NULL,
+    options jsonb NOT NULL,                 -- as passed to train()
+    recipe jsonb NOT NULL,                  -- every setting, defaults and preset resolved
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+    updated_at timestamptz,
+    worker_pid int,
+    worker_started_at timestamptz,
+    resumes int NOT NULL DEFAULT 0,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    cancel_requested_at timestamptz,
+    training_rows bigint,
+    validation_rows bigint,
+    epoch int,
+    max_epochs int,
+    step int,
+    steps_per_epoch int,
+    images_per_second float8,
+    loss float8,
+    best_validation_auc float8,
+    best_epoch int,
+    eta timestamptz,                        -- if training ran to max_epochs; early stopping ends sooner
+    last_checkpoint_epoch int,
+    last_checkpoint_at timestamptz,
+    model_id bigint,
+    error text,
+    error_sqlstate text
+);
+
+COMMENT ON TABLE screen.jobs IS
+'Training jobs started by screen.train(): state (queued, running, succeeded, failed, cancelled), live progress (epoch, step, images/s, loss, best validation AUC, ETA, last checkpoint) and the error that failed a job. Each role sees its own jobs.';
+
+CREATE TABLE screen.training_log (
+    job_id bigint NOT NULL REFERENCES screen.jobs ON DELETE CASCADE,
+    epoch int NOT NULL,
+    loss float8 NOT NULL,
+    validation_loss float8,
+    auc float8,
+    auc_lower float8,
+    auc_upper float8,
+    learning_rate float8 NOT NULL,
+    duration interval NOT NULL,
+    images_per_second float8,
+    improved boolean NOT NULL,              -- this epoch became the best checkpoint
+    logged_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (job_id, epoch)
+);
+
+COMMENT ON TABLE screen.training_log IS
+'One row per training epoch: mean training loss, validation loss, validation AUC with its 95 % DeLong CI, learning rate, duration and whether the epoch became the best checkpoint.';
+
+CREATE TABLE screen.models (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL CHECK (name ~ '^[^:[:space:]]([^:]*[^:[:space:]])?$'),
+    version int NOT NULL CHECK (version > 0),
+    owner regrole NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('network', 'ensemble')),
+    architecture text,
+    input_height int,
+    input_width int,
+    input_channels int,
+    preprocess jsonb,                       -- applied to raw images; NULL: inputs are NPY tensors
+    normalisation text,
+    recipe jsonb NOT NULL,                  -- data queries and row counts, every hyper-parameter, seed,
+                                            -- software and device: what reproduces the model
+    training_query text,
+    training_rows bigint,
+    validation_query text,
+    validation_rows bigint,
+    job_id bigint REFERENCES screen.jobs ON DELETE SET NULL,
+    members bigint[],                       -- ensembles: the member models' ids
+    metrics jsonb,
+    operating_points jsonb NOT NULL DEFAULT '{}',
+    weights_bytes bigint,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (name, version)
+);
+
+COMMENT ON TABLE screen.models IS
+'Trained networks and ensembles: name and version, architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
+
+-- Weights in the engine's model file format, split into rows so no value nears the 1 GB bytea limit.
+CREATE TABLE screen.model_weights (
+    model_id bigint NOT NULL REFERENCES screen.models ON DELETE CASCADE,
+    chunk int NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (model_id, chunk)
+);
+ALTER TABLE screen.model_weights ALTER COLUMN data SET STORAGE EXTERNAL;    -- floats do not compress
+
+COMMENT ON TABLE screen.model_weights IS
+'The weights of each network in the engine''s versioned model format, in chunks of at most 64 MB.';
+
+ALTER TABLE screen.jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE screen.training_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE screen.models ENABLE ROW LEVEL SECURITY;
+ALTER TABLE screen.model_weights ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY jobs_of_my_roles ON screen.jobs FOR SELECT
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+CREATE POLICY finished_jobs_deletable ON screen.jobs FOR DELETE
+    USING (pg_catalog.pg_has_role(owner, 'USAGE') AND state IN ('succeeded', 'failed', 'cancelled'));
+CREATE POLICY log_of_visible_jobs ON screen.training_log FOR SELECT
+    USING (EXISTS (SELECT 1 FROM screen.jobs j WHERE j.id = job_id));
+CREATE POLICY models_of_my_roles ON screen.models FOR SELECT
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+CREATE POLICY models_deletable ON screen.models FOR DELETE
+    USING (pg_catalog.pg_has_role(owner, 'USAGE'));
+CREATE POLICY weights_of_visible_models ON screen.model_weights FOR SELECT
+    USING (EXISTS (SELECT 1 FROM screen.models m WHERE m.id = model_id));
+
+GRANT SELECT, DELETE ON screen.jobs, screen.models TO PUBLIC;
+GRANT SELECT ON screen.training_log, screen.model_weights TO PUBLIC;
+
+-- Keep trained models and job history through pg_dump / pg_restore.
+SELECT pg_catalog.pg_extension_config_dump('screen.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.training_log', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.models', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.model_weights', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.jobs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('screen.models_id_seq', '');
+
+-- Backends cache loaded models; a change to screen.models tells every backend to drop its cache at commit.
+CREATE FUNCTION screen.models_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgscreen_models_changed'
+LANGUAGE C;
+
+COMMENT ON FUNCTION screen.models_changed() IS
+'Trigger function: invalidates every backend''s cache of loaded models when screen.models changes.';
+
+CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON screen.models
+    FOR EACH STATEMENT EXECUTE FUNCTION screen.models_changed();
+
+CREATE FUNCTION screen.train(
+    model_name text,
+    training_query text,
+    validation_query text,
+    options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_train'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.train(text, text, text, jsonb) IS
+'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (voets2018_thesis, voets2019_plos), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, batch_size, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device.';
+
+CREATE FUNCTION screen.cancel(job_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_cancel'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.cancel(bigint) IS
+'Cancel a job: a queued job is cancelled at once, a running one after the batch it is training. Returns the job''s state. Allowed to roles with the privileges of the job''s owner.';
+
+CREATE FUNCTION screen.wait(job_id bigint, timeout interval DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_wait'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.wait(bigint, interval) IS
+'Block until the job has ended (succeeded, failed or cancelled) or the timeout (NULL: none) has passed, and return its state. Cancellable.';
+
+CREATE FUNCTION screen.predict(model text, input bytea)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pgscreen_predict'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.predict(text, bytea) IS
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "name" (latest version) or "name:version"; an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+
+CREATE FUNCTION screen.score(model text, query text, options jsonb DEFAULT '{}')
+RETURNS TABLE (id bigint, score float8)
+AS 'MODULE_PATHNAME', 'pgscreen_score'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.score(text, text, jsonb) IS
+'Score the (id, input) rows of a query in batches through the device, as predict() would one by one. Options: batch_size (default 32), progress (seconds between NOTICEs, default 10; 0 for none). Cancellable between batches.';
+
+CREATE FUNCTION screen.threshold(model text, operating_point text DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pgscreen_threshold'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.threshold(text, text) IS
+'The threshold of an operating point stored with the model (NULL: its only one).';
+
+CREATE FUNCTION screen.classify(model text, input bytea, operating_point text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pgscreen_classify'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.classify(text, bytea, text) IS
+'Referable or not: predict(model, input) >= the threshold of the named operating point stored with the model (NULL: its only one). NULL model or input gives NULL.';
+
+CREATE FUNCTION screen.set_operating_point(model text, operating_point text, threshold float8)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgscreen_set_operating_point'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.set_operating_point(text, text, float8) IS
+'Store a threshold under a name with the model, e.g. the high-sensitivity point chosen with screen.operating_point() on a tuning set. Replaces a point of the same name. Allowed to roles with the privileges of the model''s owner.';
+
+CREATE FUNCTION screen.ensemble(name text, members text[])
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_ensemble'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.ensemble(text, text[]) IS
+'Create a model that averages the sigmoid outputs of two or more networks (the published recipe used 10), usable wherever a model is. Members are fixed versions; returns the new model''s id.';
+
+CREATE FUNCTION screen.create_model(name text, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_create_model'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.create_model(text, jsonb) IS
+'Create an untrained network from training options (architecture, input_size, normalisation, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
+
+CREATE FUNCTION screen.import_weights(name text, weights bytea, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_weights'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_weights(text, bytea, jsonb) IS
+'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalisation and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
+
+CREATE FUNCTION screen.export_weights(model text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_weights'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_weights(text) IS
+'The weights of a network as .npz with torchvision''s tensor names, which numpy.load and PyTorch''s load_state_dict read.';

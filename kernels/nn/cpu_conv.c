@@ -92,12 +92,20 @@ max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-/* Enough tiles to keep every thread busy (twice over, for balance), none larger than the scratch cap. */
+/*
+ * Forward tiles of at most TILE_COLUMNS output columns, none larger than the scratch cap. The width depends
+ * on the layer's geometry only, never on the batch size or the thread count: each output is then summed in
+ * the same order however the images are batched and on however many cores, so an image scores the same
+ * alone (predict) as in a batch (score), on any machine. Tiles of 256 columns still leave several per
+ * image to share among threads in the large early layers.
+ */
+#define TILE_COLUMNS 256
+
 static conv_tiling
 tiling_of(const conv_geometry *g, int threads)
 {
 	conv_tiling t;
-	int			tiles_per_image = ceil_div(2 * threads, g->n);
+	int			tiles_per_image = ceil_div(g->pq, TILE_COLUMNS);
 	size_t		backward_floats;
 
 	t.columns = ceil_div(g->pq, tiles_per_image);

@@ -19,7 +19,13 @@ pgs_cpu_fc_forward(void *ctx, int n, int in, int out, const float *x, const floa
 
 	if ((st = check_fc(n, in, out, err)) != PGS_OK)
 		return st;
-	pgs_sgemm(false, true, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+	/*
+	 * One row at a time: a GEMM over the whole batch may pick another kernel for another batch size and
+	 * round differently, and an image's score must not depend on the batch it is scored in (predict() one
+	 * row at a time and score() in batches give the same number). The head is small, so this costs nothing.
+	 */
+	for (int i = 0; i < n; i++)
+		pgs_sgemm(false, true, 1, out, in, 1.0f, x + (size_t) i * in, in, w, in, 0.0f, y + (size_t) i * out, out);
 	if (b != NULL)
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < out; j++)

@@ -110,6 +110,14 @@ pgs_status	pgs_net_write_tensor(pgs_net *net, int i, const float *host, pgs_erro
  */
 pgs_status	pgs_net_forward(pgs_net *net, int n, const float *images, pgs_net_mode mode, pgs_error *err);
 
+/*
+ * The same from images already in the network's device memory (n × C × H × W float32, NCHW), such as the
+ * output of the ops table's prepare_input: the training and scoring paths prepare and augment their
+ * batches on the device and never move float images through the host.
+ */
+pgs_status	pgs_net_forward_device(pgs_net *net, int n, const float *images, pgs_net_mode mode,
+								   pgs_error *err);
+
 /* The last forward's logits (n × outputs) and, after a training forward with aux_logits, the auxiliary ones. */
 pgs_status	pgs_net_logits(pgs_net *net, float *logits, float *aux_logits, pgs_error *err);
 

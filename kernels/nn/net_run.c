@@ -79,18 +79,22 @@ forward_node(pgs_net *net, int i, bool train, pgs_error *err)
 	return pgs_fail(err, PGS_ERR_INTERNAL, "node \"%s\" has an unknown kind", node->name);
 }
 
-pgs_status
-pgs_net_forward(pgs_net *net, int n, const float *images, pgs_net_mode mode, pgs_error *err)
+/* The forward pass from images in host memory, or already on the device (on_device). */
+static pgs_status
+forward(pgs_net *net, int n, const float *images, bool on_device, pgs_net_mode mode, pgs_error *err)
 {
 	const pgs_ops *ops = net->ops;
 	bool		train = mode == PGS_NET_TRAIN;
+	size_t		bytes;
 	pgs_status	st;
 
 	net->backward_ready = false;
 	if ((st = pgs_net_plan_for(net, n, mode, err)) != PGS_OK)
 		return st;
-	if ((st = ops->upload(ops->ctx, pgs_node_act(net, 0), images,
-						  pgs_shape4_numel(&net->nodes[0].out) * (size_t) n * sizeof(float), err)) != PGS_OK)
+	bytes = pgs_shape4_numel(&net->nodes[0].out) * (size_t) n * sizeof(float);
+	st = on_device ? ops->copy(ops->ctx, pgs_node_act(net, 0), images, bytes, err) :
+		ops->upload(ops->ctx, pgs_node_act(net, 0), images, bytes, err);
+	if (st != PGS_OK)
 		return st;
 	for (int i = 1; i < net->n_nodes; i++)
 		if (net->plan.active[i] && (st = forward_node(net, i, train, err)) != PGS_OK)
@@ -103,6 +107,18 @@ pgs_net_forward(pgs_net *net, int n, const float *images, pgs_net_mode mode, pgs
 	}
 	net->backward_ready = train;
 	return PGS_OK;
+}
+
+pgs_status
+pgs_net_forward(pgs_net *net, int n, const float *images, pgs_net_mode mode, pgs_error *err)
+{
+	return forward(net, n, images, false, mode, err);
+}
+
+pgs_status
+pgs_net_forward_device(pgs_net *net, int n, const float *images, pgs_net_mode mode, pgs_error *err)
+{
+	return forward(net, n, images, true, mode, err);
 }
 
 pgs_status

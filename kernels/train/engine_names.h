@@ -1,0 +1,36 @@
+/* The engine's names for a recipe's architecture and normalisation, in one place for trainer and predictor. */
+#ifndef PGS_ENGINE_NAMES_H
+#define PGS_ENGINE_NAMES_H
+
+#include "../device/augment.h"
+#include "../nn/net.h"
+#include "recipe.h"
+
+static inline pgs_arch
+pgs_engine_arch(pgs_recipe_arch arch)
+{
+	return arch == PGS_RECIPE_SMALL_CNN ? PGS_ARCH_SMALL_CNN : PGS_ARCH_INCEPTION_V3;
+}
+
+static inline int
+pgs_engine_normalization(pgs_recipe_normalisation n)
+{
+	return n == PGS_RECIPE_NORM_UNIT ? PGS_NORM_UNIT :
+		n == PGS_RECIPE_NORM_STANDARDIZE ? PGS_NORM_STANDARDIZE : PGS_NORM_SYMMETRIC;
+}
+
+/* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
+static inline pgs_status
+pgs_engine_net_create(const pgs_ops *ops, pgs_recipe_arch arch, int height, int width, int channels,
+					  pgs_net **out, pgs_error *err)
+{
+	pgs_net_config config;
+
+	pgs_net_config_defaults(&config, pgs_engine_arch(arch));
+	config.in_channels = channels;
+	config.in_height = height;
+	config.in_width = width;
+	return pgs_net_create(ops, &config, out, err);
+}
+
+#endif
