@@ -109,24 +109,31 @@ pacs_define_settings(void)
 							   NULL, &pacs_tls_ca_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pgscreen.scp_port",
-							"TCP port of the DICOM storage receiver; 0 disables it.",
-							"The receiver runs only with pgscreen in shared_preload_libraries.",
-							&scp_port, 0, 0, 65535, PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("pgscreen.scp_listen_addresses",
-							   "Addresses the DICOM receiver listens on: a list of host names or IP addresses, or * for all.",
-							   NULL, &scp_listen_addresses, "localhost", PGC_POSTMASTER, GUC_LIST_INPUT,
-							   NULL, NULL, NULL);
-	DefineCustomIntVariable("pgscreen.scp_workers",
-							"Background workers of the DICOM receiver: the number of associations served at once.",
-							NULL, &scp_workers, 4, 1, 64, PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("pgscreen.scp_database",
-							   "Database the DICOM receiver stores into.",
-							   NULL, &scp_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("pgscreen.scp_role",
-							   "Role the DICOM receiver connects as: give it INSERT on pgscreen.scp_table and nothing more.",
-							   "Must not be a superuser; without it the receiver does not start.",
-							   &scp_role, "", PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	/*
+	 * The receiver's listening settings exist only when pgscreen is preloaded: PostgreSQL refuses (FATAL)
+	 * PGC_POSTMASTER settings defined after startup, and without preloading there is no receiver to configure.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("pgscreen.scp_port",
+								"TCP port of the DICOM storage receiver; 0 disables it.",
+								"The receiver runs only with pgscreen in shared_preload_libraries.",
+								&scp_port, 0, 0, 65535, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("pgscreen.scp_listen_addresses",
+								   "Addresses the DICOM receiver listens on: a list of host names or IP addresses, or * for all.",
+								   NULL, &scp_listen_addresses, "localhost", PGC_POSTMASTER, GUC_LIST_INPUT,
+								   NULL, NULL, NULL);
+		DefineCustomIntVariable("pgscreen.scp_workers",
+								"Background workers of the DICOM receiver: the number of associations served at once.",
+								NULL, &scp_workers, 4, 1, 64, PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("pgscreen.scp_database",
+								   "Database the DICOM receiver stores into.",
+								   NULL, &scp_database, "postgres", PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomStringVariable("pgscreen.scp_role",
+								   "Role the DICOM receiver connects as: give it INSERT on pgscreen.scp_table and nothing more.",
+								   "Must not be a superuser; without it the receiver does not start.",
+								   &scp_role, "", PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	}
 	DefineCustomStringVariable("pgscreen.scp_aet",
 							   "AE title of the DICOM receiver; associations calling another title are rejected.",
 							   NULL, &scp_aet, "PGSCREEN", PGC_SIGHUP, 0, check_aet_setting, NULL, NULL);
