@@ -60,18 +60,6 @@ train(const pgs_ops *ops, const pgs_recipe *r, const pgs_data_cache *train_set, 
 	pgs_trainer_free(t);
 }
 
-static void
-recipe_of(pgs_recipe *r, bool augment)
-{
-	pgs_recipe_init(r);
-	r->architecture = PGS_RECIPE_SMALL_CNN;
-	r->input_size = SIDE;
-	pgs_recipe_optimizer_defaults(r, PGS_RECIPE_ADAM);
-	r->weight_decay = 0;
-	r->batch_size = 16;
-	r->augmentation.enabled = augment;
-	r->seed = 5;
-}
 
 static const pgs_ops *gpu;
 static pgs_data_cache train_set,
@@ -89,7 +77,7 @@ test_training_matches_cpu(void)
 
 	for (int augment = 0; augment <= 1; augment++)
 	{
-		recipe_of(&r, augment);
+		spot_recipe(&r, augment, 5);
 		train(pgs_cpu_ops(), &r, &train_set, &val, NULL, &on_cpu);
 		train(gpu, &r, &train_set, &val, augment ? NULL : checkpoint, &on_gpu);
 		if (!augment)
@@ -112,7 +100,7 @@ test_checkpoint_moves_between_devices(void)
 	pgs_validation v;
 	pgs_recipe	r;
 
-	recipe_of(&r, false);
+	spot_recipe(&r, false, 5);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train_set, &val, &t, &err), &err);
 	CHECK_OK(pgs_trainer_read_checkpoint(t, checkpoint, &progress, &err), &err);
 	CHECK_OK(pgs_trainer_validate(t, &v, &err), &err);

@@ -7,6 +7,7 @@
 
 #include "../../kernels/common/prng.h"
 #include "../../kernels/train/data_cache.h"
+#include "../../kernels/train/recipe.h"
 #include "unit.h"
 
 #define SPOT_SIDE 32
@@ -58,6 +59,20 @@ spot_cache(pgs_data_cache *cache, uint64_t seed, int n)
 		spot_image(seed, i, i % 3 == 0, image);
 		CHECK_OK(pgs_data_cache_append(cache, image, i % 3 == 0, &err), &err);
 	}
+}
+
+/* The recipe the spot task trains with: the small CNN at SPOT_SIDE, Adam, batch 16, no weight decay. */
+static inline void
+spot_recipe(pgs_recipe *r, int augment, uint64_t seed)
+{
+	pgs_recipe_init(r);
+	r->architecture = PGS_RECIPE_SMALL_CNN;
+	r->input_size = SPOT_SIDE;
+	pgs_recipe_optimizer_defaults(r, PGS_RECIPE_ADAM);
+	r->weight_decay = 0;
+	r->batch_size = 16;
+	r->augmentation.enabled = augment;
+	r->seed = seed;
 }
 
 #endif

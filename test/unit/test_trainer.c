@@ -13,19 +13,6 @@
 
 #define SIDE SPOT_SIDE
 
-static void
-small_recipe(pgs_recipe *r)
-{
-	pgs_recipe_init(r);
-	r->architecture = PGS_RECIPE_SMALL_CNN;
-	r->input_size = SIDE;
-	pgs_recipe_optimizer_defaults(r, PGS_RECIPE_ADAM);
-	r->weight_decay = 0;
-	r->batch_size = 16;
-	r->augmentation.enabled = false;
-	r->seed = 42;
-}
-
 static double
 train_epochs(pgs_trainer *t, int from, int to, double *last_loss)
 {
@@ -62,7 +49,7 @@ test_learns_synthetic_task(void)
 
 	spot_cache(&train, 1, 240);
 	spot_cache(&val, 2, 90);
-	small_recipe(&r);
+	spot_recipe(&r, false, 42);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &t, &err), &err);
 	CHECK(pgs_trainer_steps_per_epoch(t) == 15);
 	CHECK_OK(pgs_trainer_validate(t, &v0, &err), &err);
@@ -92,7 +79,7 @@ test_reproducible(void)
 
 	spot_cache(&train, 3, 64);
 	spot_cache(&val, 4, 20);
-	small_recipe(&r);
+	spot_recipe(&r, false, 42);
 	r.augmentation.enabled = true;
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &b, &err), &err);
@@ -125,7 +112,7 @@ test_checkpoint_round_trip(void)
 	close(fd);
 	spot_cache(&train, 5, 48);
 	spot_cache(&val, 6, 30);
-	small_recipe(&r);
+	spot_recipe(&r, false, 42);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	train_epochs(a, 1, 2, &last);
 	CHECK_OK(pgs_trainer_validate(a, &va, &err), &err);
@@ -194,7 +181,7 @@ test_start_from_stored_model(void)
 
 	spot_cache(&train, 9, 48);
 	spot_cache(&val, 10, 30);
-	small_recipe(&r);
+	spot_recipe(&r, false, 42);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	train_epochs(a, 1, 1, &last);
 	CHECK_OK(pgs_trainer_validate(a, &va, &err), &err);
@@ -226,7 +213,7 @@ test_divergence_is_reported(void)
 
 	spot_cache(&train, 7, 64);
 	spot_cache(&val, 8, 20);
-	small_recipe(&r);
+	spot_recipe(&r, false, 42);
 	/*
 	 * Weight decay with lr·wd ≫ 2 multiplies every weight by about −(lr·wd) per step whatever the data, so
 	 * the weights overflow within a few steps and batch norm turns the infinities into NaN.
