@@ -7,11 +7,13 @@ cd "$REPO"
 dir="$PGSCREEN_RUN_DIR/tap"
 mkdir -p "$dir"
 cp -r test/t "$dir/t"
+# The demo SQL files that tests run, where the postgres user can read them (the clone may be private).
+cp -r demo "$dir/demo"
 mkdir -p "$dir/tmp_check"
 give_to_postgres "$dir"
 perl_dir="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/perl"
 
-cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_REPO="$REPO" \
+cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_DEMO="$dir/demo" \
 	PG_REGRESS="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/regress/pg_regress" \
 	PGSCREEN_PKGLIBDIR="$(dirname "$PGSCREEN_BINDIR")/lib" \
 	prove -I "$perl_dir" t/*.pl

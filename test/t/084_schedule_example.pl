@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use TrainingCluster;
 
-my $example = ($ENV{PGSCREEN_REPO} // "$FindBin::Bin/../..") . '/demo/schedule/nightly.sql';
+my $example = ($ENV{PGSCREEN_DEMO} // "$FindBin::Bin/../../demo") . '/schedule/nightly.sql';
 ok(-f $example, 'the example file exists');
 
 my $node = training_cluster('schedule_example');
