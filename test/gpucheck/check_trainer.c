@@ -60,7 +60,6 @@ train(const pgs_ops *ops, const pgs_recipe *r, const pgs_data_cache *train_set, 
 	pgs_trainer_free(t);
 }
 
-
 static const pgs_ops *gpu;
 static pgs_data_cache train_set,
 			val;

@@ -79,8 +79,7 @@ test_reproducible(void)
 
 	spot_cache(&train, 3, 64);
 	spot_cache(&val, 4, 20);
-	spot_recipe(&r, false, 42);
-	r.augmentation.enabled = true;
+	spot_recipe(&r, true, 42);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &a, &err), &err);
 	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &b, &err), &err);
 	CHECK(train_epochs(a, 1, 2, &la) == train_epochs(b, 1, 2, &lb));
