@@ -26,11 +26,12 @@ stage() {
 	local rc=${PIPESTATUS[0]}
 	names+=("$name")
 	results+=("$([ "$rc" -eq 0 ] && echo ok || echo FAILED)")
-	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
+	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:|deps check:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
 	[ "$rc" -eq 0 ] || failed=1
 }
 
 stage unit "$REPO/scripts/run-unit.sh"
+stage pydeps "$REPO/scripts/run-deps-check.sh"
 stage oracle "$REPO/scripts/run-oracles.sh"
 stage regress "$REPO/scripts/run-regress.sh"
 stage tap "$REPO/scripts/run-tap.sh"
