@@ -35,27 +35,28 @@ ifeq ($(PGXS),)
   $(error pg_config not found: run "make deps" (or "make check"), or set PG_CONFIG)
 endif
 
-KERNEL_MODULES = common device image dicom dicomnet metrics nn train
+KERNEL_MODULES = common device cpu image dicom dicomnet metrics nn train
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk
 include test/unit/unit.mk
 include test/fuzz/fuzz.mk
 
 MODULE_big = pgscreen
-OBJS = $(patsubst %.c,%.o,$(wildcard extension/*.c)) $(KERNEL_LIB)
+EXTENSION_SRCS := $(wildcard extension/*.c extension/*/*.c)
+OBJS = $(patsubst %.c,%.o,$(EXTENSION_SRCS)) $(KERNEL_LIB)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 # -MMD: extension objects depend on the headers they include (Debian's PGXS has autodepend off), so a changed
 # struct in a header rebuilds every file that uses it.
 PG_CPPFLAGS = $(if $(BUILD_CUDA),-DPGSCREEN_BUILT_WITH_CUDA) -MMD -MP
 SHLIB_LINK = $(KERNEL_LIBS) -ldl
-EXTRA_CLEAN = build $(CUDA_MODULE) extension/*.d
+EXTRA_CLEAN = build $(CUDA_MODULE) extension/*.d extension/*/*.d
 
 # Debian's PGXS wants LLVM bitcode for every object when PostgreSQL was built with JIT; ours are plain.
 override with_llvm = no
 
 include $(PGXS)
--include $(patsubst %.c,%.d,$(wildcard extension/*.c))
+-include $(patsubst %.c,%.d,$(EXTENSION_SRCS))
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

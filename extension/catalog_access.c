@@ -1,6 +1,6 @@
 /* Runs pgscreen's own catalog statements as the extension's owner with a search_path callers cannot alter. */
 #include "pgscreen.h"
-#include "jobs.h"
+#include "train/jobs.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"

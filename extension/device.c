@@ -9,7 +9,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#include "../kernels/device/cpu_info.h"
+#include "../kernels/cpu/cpu_info.h"
 #include "../kernels/device/cuda_module.h"
 
 PG_FUNCTION_INFO_V1(pgscreen_device_info);

@@ -37,7 +37,7 @@ extern text *pgscreen_required_text(FunctionCallInfo fcinfo, int arg, const char
 /* Argument `arg` as jsonb, '{}' when it is NULL. */
 extern Jsonb *pgscreen_options_or_empty(FunctionCallInfo fcinfo, int arg);
 
-/* Training recipes (extension/recipe_options.c). */
+/* Training recipes (extension/train/recipe_options.c). */
 typedef struct ResolvedRecipe
 {
 	pgs_recipe	recipe;

@@ -7,7 +7,7 @@
 #include "utils/guc.h"
 
 #include "../kernels/image/image.h"
-#include "jobs.h"
+#include "train/jobs.h"
 
 PG_MODULE_MAGIC;
 
@@ -67,7 +67,7 @@ _PG_init(void)
 
 	/*
 	 * The network engine's CPU thread pool starts on first use in a backend, never here. Parallel workers
-	 * always use one thread (extension/nn_functions.c).
+	 * always use one thread (extension/nn/nn_functions.c).
 	 */
 	DefineCustomIntVariable("pgscreen.cpu_threads",
 							"Threads the network engine uses on the CPU; 0 means one per core.",

@@ -56,12 +56,12 @@ extern void pgscreen_pacs_init(void);
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
 
-/* DICOM (extension/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
+/* DICOM (extension/dicom/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
 extern void pgscreen_dicom_init(void);
 
 /* A DICOM bytea argument without its pixels when it is stored out of line (reads only the header slice). */
 extern bytea *pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno);
-/* Network engine (extension/nn_functions.c): apply pgscreen.cpu_threads and the device options to ops. */
+/* Network engine (extension/nn/nn_functions.c): apply pgscreen.cpu_threads and the device options to ops. */
 extern void pgscreen_configure_device(const pgs_ops *ops);
 
 #endif

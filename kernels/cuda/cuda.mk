@@ -43,7 +43,7 @@ CUDA_CPPFLAGS = -I$(CUDNN_HOME)/include -DPGS_CUDA_ARCH_LIST='"$(foreach a,$(CUD
 
 CUDA_SRCS := $(wildcard kernels/cuda/*.cu)
 # Host C files the module needs, compiled again with hidden visibility so they never clash with pgscreen.so.
-CUDA_HOST_C_SRCS := kernels/common/status.c kernels/nn/layer_shapes.c
+CUDA_HOST_C_SRCS := kernels/common/status.c kernels/device/layer_shapes.c
 CUDA_OBJS := $(patsubst %.cu,build/cuda/%.o,$(CUDA_SRCS)) $(patsubst %.c,build/cuda/%.o,$(CUDA_HOST_C_SRCS))
 CUDA_LDLIBS = $(CUDNN_LIBFILE) -L$(CUDA_HOME)/lib64 -lcublas \
 	-Xlinker -rpath=$(CUDA_HOME)/lib64 $(if $(CUDNN_LIBDIR),-Xlinker -rpath=$(CUDNN_LIBDIR)) \

@@ -1,7 +1,7 @@
 // CUDA convolution through cuDNN: algorithms chosen once per shape (within a workspace limit) and cached.
 #include <algorithm>
 
-#include "../nn/layer_shapes.h"
+#include "../device/layer_shapes.h"
 #include "nn_cuda.h"
 
 pgs_status

@@ -1,6 +1,6 @@
 // CUDA kernels where cuDNN has nothing: fill, sums of squares, dropout, the losses and the optimiser step.
-#include "../nn/nn_math.h"
-#include "../nn/optim_math.h"
+#include "../device/nn_math.h"
+#include "../device/optim_math.h"
 #include "nn_cuda.h"
 
 #define BLOCK 256

@@ -1,5 +1,5 @@
 // CUDA batch norm, pooling and ReLU (cuDNN), concatenation (strided cuDNN transforms) and FC (cuBLAS).
-#include "../nn/layer_shapes.h"
+#include "../device/layer_shapes.h"
 #include "nn_cuda.h"
 
 /* Batch-norm statistics and parameters: one (1, C, 1, 1) descriptor derived from the data's. */

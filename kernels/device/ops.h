@@ -88,7 +88,7 @@ typedef enum pgs_optimizer_kind
 } pgs_optimizer_kind;
 
 /*
- * RMSProp exists in two incompatible flavours; see kernels/nn/optim_math.h for the formulas.
+ * RMSProp exists in two incompatible flavours; see kernels/device/optim_math.h for the formulas.
  * TF: mean square starts at 1, ε inside the square root, learning rate inside the momentum.
  * TORCH: mean square starts at 0, ε outside the square root, learning rate outside the momentum.
  */
@@ -216,7 +216,7 @@ typedef struct pgs_ops
 
 	/*
 	 * Inverted dropout over n floats: element i is dropped (zero) when pgs_dropout_keep(seed, i, p) says so
-	 * and scaled by 1/(1 − p) otherwise. The mask is a pure function of (seed, i) (kernels/nn/nn_math.h), so
+	 * and scaled by 1/(1 − p) otherwise. The mask is a pure function of (seed, i) (kernels/device/nn_math.h), so
 	 * backward recomputes it and CPU and GPU drop the same elements.
 	 */
 	pgs_status	(*dropout_forward) (void *ctx, size_t n, float p, uint64_t seed, const float *x, float *y,
@@ -245,7 +245,7 @@ typedef struct pgs_ops
 	/*
 	 * One optimiser step over n parameters with their gradients and the optimiser's state (state1: momentum
 	 * or Adam's first moment; state2: RMSProp's mean square or Adam's second moment; NULL when the kind
-	 * needs none). Element-wise maths in kernels/nn/optim_math.h, shared by both devices.
+	 * needs none). Element-wise maths in kernels/device/optim_math.h, shared by both devices.
 	 */
 	pgs_status	(*optimizer_update) (void *ctx, const pgs_optimizer_update *u, size_t n, float *param,
 									 const float *grad, float *state1, float *state2, pgs_error *err);

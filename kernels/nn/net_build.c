@@ -1,5 +1,5 @@
 /* Turns a declarative layer table into primitive nodes and a tensor table, and allocates parameters. */
-#include "layer_shapes.h"
+#include "../device/layer_shapes.h"
 #include "net_internal.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Weight initialisation as torchvision's Inception3(init_weights=True), drawn on the host from a seed. */
 #include "net_internal.h"
-#include "nn_math.h"
+#include "../device/nn_math.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Runs any planned network: forward over the nodes in order, the loss, backward in reverse order. */
 #include "net_internal.h"
-#include "nn_math.h"
+#include "../device/nn_math.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* A few Inception-v3 training steps on the GPU and on the CPU from the same weights: they must agree. */
-#include "../../kernels/nn/gemm.h"
+#include "../../kernels/cpu/gemm.h"
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/optimizer.h"
 #include "gpucheck.h"

@@ -1,6 +1,6 @@
 /* Every network op of the CUDA ops table against the CPU reference on random inputs, forward and backward. */
-#include "../../kernels/nn/layer_shapes.h"
-#include "../../kernels/nn/nn_math.h"
+#include "../../kernels/device/layer_shapes.h"
+#include "../../kernels/device/nn_math.h"
 #include "gpucheck.h"
 
 static const pgs_ops *gpu;

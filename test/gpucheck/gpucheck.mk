@@ -5,7 +5,7 @@
 
 all: gpucheck-bins
 
-KERNEL_MODULES ?= common device nn metrics train
+KERNEL_MODULES ?= common device cpu nn metrics train
 KERNEL_LIB = build/libpgscreen_kernels_gpucheck.a
 include kernels/kernels.mk
 include kernels/cuda/cuda.mk

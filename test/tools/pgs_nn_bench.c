@@ -1,8 +1,8 @@
 /* Times the network engine (inference and training steps) on the CPU or a GPU; needs no PostgreSQL. */
 #include "../../kernels/device/cuda_module.h"
 #include "../../kernels/device/ops.h"
-#include "../../kernels/nn/cpu_parallel.h"
-#include "../../kernels/nn/gemm.h"
+#include "../../kernels/cpu/cpu_parallel.h"
+#include "../../kernels/cpu/gemm.h"
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/optimizer.h"
 

@@ -1,9 +1,9 @@
 /* CPU layer ops of the network engine: forward against direct formulas, backward by finite differences. */
 #include "../../kernels/device/ops.h"
-#include "../../kernels/nn/cpu_parallel.h"
-#include "../../kernels/nn/gemm.h"
-#include "../../kernels/nn/layer_shapes.h"
-#include "../../kernels/nn/nn_math.h"
+#include "../../kernels/cpu/cpu_parallel.h"
+#include "../../kernels/cpu/gemm.h"
+#include "../../kernels/device/layer_shapes.h"
+#include "../../kernels/device/nn_math.h"
 #include "nn_testing.h"
 
 static const pgs_ops *ops;

@@ -1,7 +1,7 @@
 /* Optimisers: the shared update rules against the published formulas, schedules, clipping, weight decay. */
 #include "../../kernels/device/ops.h"
 #include "../../kernels/nn/net.h"
-#include "../../kernels/nn/optim_math.h"
+#include "../../kernels/device/optim_math.h"
 #include "../../kernels/nn/optimizer.h"
 #include "nn_testing.h"
 

@@ -1,5 +1,5 @@
 /* The CPU ops' thread pool: every task runs once, worker numbers stay in range, counts change, shutdown. */
-#include "../../kernels/nn/cpu_parallel.h"
+#include "../../kernels/cpu/cpu_parallel.h"
 #include "unit.h"
 
 #include <stdatomic.h>

@@ -1,0 +1,78 @@
+/* Models in screen.models: looking them up by name, and what scoring needs to know about them. */
+#ifndef PGSCREEN_MODELS_H
+#define PGSCREEN_MODELS_H
+
+#include "postgres.h"
+
+#include "../../kernels/train/recipe.h"
+
+typedef enum ModelKind
+{
+	MODEL_NETWORK,
+	MODEL_ENSEMBLE
+} ModelKind;
+
+/* A model row as the caller sees it (row-level security applies), without its weights. */
+typedef struct ModelRef
+{
+	int64		id;
+	char	   *name;
+	int			version;
+	ModelKind	kind;
+	pgs_recipe_arch architecture;
+	int			input_height;
+	int			input_width;
+	int			input_channels;
+	pgs_recipe_preprocess preprocess;
+	int			preprocess_diameter;
+	pgs_recipe_normalisation normalisation;
+	int			n_members;		/* ensembles */
+	int64	   *members;
+} ModelRef;
+
+/*
+ * "name" (the latest version) or "name:version", among the models the current role may see; errors with
+ * 42704 when there is none. The result lives in CurrentMemoryContext.
+ */
+extern ModelRef *pgscreen_model_resolve(const char *spec);
+/* The same by id; NULL when the caller cannot see it. */
+extern ModelRef *pgscreen_model_by_id(int64 id);
+
+/* Errors unless name is a valid model name (no colon, no leading or trailing blanks, 1–63 bytes). */
+extern void pgscreen_model_check_name(const char *name);
+
+/* A new row of screen.models (extension/nn/model_store.c). NULL/0 fields are stored as NULL. */
+typedef struct ModelRecord
+{
+	const char *name;
+	Oid			owner;
+	ModelKind	kind;
+	pgs_recipe_arch architecture;
+	int			input_height;
+	int			input_width;
+	int			input_channels;
+	pgs_recipe_preprocess preprocess;
+	int			preprocess_diameter;
+	pgs_recipe_normalisation normalisation;
+	const char *recipe_json;	/* merged with the software versions and device that made the model */
+	const char *device;
+	const char *training_query;
+	int64		training_rows;
+	const char *validation_query;
+	int64		validation_rows;
+	int64		job_id;
+	int			n_members;
+	const int64 *members;
+	const char *metrics_json;
+} ModelRecord;
+
+/*
+ * Insert the model as the next version of its name, with its weights (NULL for an ensemble) in chunks;
+ * runs as the catalog owner in the current transaction and returns the new id.
+ */
+extern int64 pgscreen_model_insert(const ModelRecord *record, const uint8 *weights, size_t weights_len);
+
+/* The model file of a network, reassembled from its chunks as the caller sees them (palloc'd). */
+extern bytea *pgscreen_model_weights(int64 id);
+
+#endif

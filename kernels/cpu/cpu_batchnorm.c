@@ -1,0 +1,210 @@
+/* CPU batch normalisation (per channel over N·H·W), following PyTorch's CPU kernels: double accumulators. */
+#include "cpu_layers.h"
+#include "cpu_parallel.h"
+#include "../device/layer_shapes.h"
+
+#include <math.h>
+
+/* Below this many elements one thread does the whole layer: waking others would cost more. */
+#define PARALLEL_MIN 65536
+
+static int
+workers_for_size(const pgs_shape4 *s)
+{
+	return pgs_shape4_numel(s) < PARALLEL_MIN ? 1 : 0;
+}
+
+/* Arguments of the per-channel loops (one task per channel). */
+typedef struct bn_job
+{
+	const pgs_bn_desc *d;
+	const float *x;
+	const float *dy;
+	const float *gamma;
+	const float *beta;
+	float	   *y;
+	float	   *running_mean;	/* read-only in inference */
+	float	   *running_var;
+	float	   *mean;			/* saved by training forward, read by backward */
+	float	   *invstd;
+	float	   *dx;
+	float	   *dgamma;
+	float	   *dbeta;
+} bn_job;
+
+/* Channel c of image n starts at x + (n·C + c)·HW. */
+static inline const float *
+plane(const float *x, const pgs_shape4 *s, int n, int c)
+{
+	return x + ((size_t) n * s->c + c) * (size_t) s->h * s->w;
+}
+
+/* y = x·scale + shift over one channel of every image. */
+static void
+affine_channel(const pgs_shape4 *s, int c, const float *x, float *y, float scale, float shift)
+{
+	size_t		hw = (size_t) s->h * s->w;
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(x, s, n, c);
+		float	   *out = (float *) plane(y, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+			out[i] = in[i] * scale + shift;
+	}
+}
+
+/* Mean first, then the sum of squared deviations: two passes, as PyTorch, never E[x²] − E[x]². */
+static void
+train_channel(void *arg, int c, int worker)
+{
+	const bn_job *j = arg;
+	const pgs_bn_desc *d = j->d;
+	const pgs_shape4 *s = &d->x;
+	size_t		hw = (size_t) s->h * s->w;
+	double		count = (double) s->n * (double) hw;
+	double		sum = 0.0,
+				var_sum = 0.0,
+				mean,
+				invstd;
+	float		scale,
+				shift;
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(j->x, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+			sum += in[i];
+	}
+	mean = sum / count;
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(j->x, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+		{
+			double		dev = in[i] - mean;
+
+			var_sum += dev * dev;
+		}
+	}
+	invstd = 1.0 / sqrt(var_sum / count + d->eps);
+	j->mean[c] = (float) mean;
+	j->invstd[c] = (float) invstd;
+	/* The running variance takes the unbiased estimate (Bessel's correction), as PyTorch and cuDNN do. */
+	j->running_mean[c] = (float) (d->momentum * mean + (1.0 - d->momentum) * j->running_mean[c]);
+	j->running_var[c] = (float) (d->momentum * (count > 1 ? var_sum / (count - 1) : var_sum) +
+								 (1.0 - d->momentum) * j->running_var[c]);
+	scale = (float) (invstd * j->gamma[c]);
+	shift = (float) (j->beta[c] - mean * (double) scale);
+	affine_channel(s, c, j->x, j->y, scale, shift);
+}
+
+pgs_status
+pgs_cpu_bn_forward_train(void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma,
+						 const float *beta, float *y, float *running_mean, float *running_var, float *save_mean,
+						 float *save_invstd, pgs_error *err)
+{
+	bn_job		job = {.d = d, .x = x, .gamma = gamma, .beta = beta, .y = y, .running_mean = running_mean,
+	.running_var = running_var, .mean = save_mean, .invstd = save_invstd};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), train_channel, &job);
+	return PGS_OK;
+}
+
+static void
+infer_channel(void *arg, int c, int worker)
+{
+	const bn_job *j = arg;
+	double		invstd = 1.0 / sqrt((double) j->running_var[c] + j->d->eps);
+	float		scale = (float) (invstd * j->gamma[c]);
+	float		shift = (float) (j->beta[c] - j->running_mean[c] * (double) scale);
+
+	affine_channel(&j->d->x, c, j->x, j->y, scale, shift);
+}
+
+pgs_status
+pgs_cpu_bn_forward_infer(void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma,
+						 const float *beta, const float *running_mean, const float *running_var, float *y,
+						 pgs_error *err)
+{
+	bn_job		job = {.d = d, .x = x, .gamma = gamma, .beta = beta, .y = y,
+	.running_mean = (float *) running_mean, .running_var = (float *) running_var};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), infer_channel, &job);
+	return PGS_OK;
+}
+
+/*
+ * With x̂ = (x − mean)·invstd and m = N·H·W:
+ *   dgamma += Σ dy·x̂,  dbeta += Σ dy,
+ *   dx += gamma·invstd·(dy − Σdy/m − (x − mean)·invstd²·Σ dy·(x − mean)/m).
+ */
+static void
+backward_channel(void *arg, int c, int worker)
+{
+	const bn_job *j = arg;
+	const pgs_shape4 *s = &j->d->x;
+	size_t		hw = (size_t) s->h * s->w;
+	double		count = (double) s->n * (double) hw;
+	double		mean = j->mean[c],
+				invstd = j->invstd[c],
+				sum = 0.0,
+				dot = 0.0;
+	float		k,
+				grad_mean,
+				w,
+				m;
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(j->x, s, n, c);
+		const float *g = plane(j->dy, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+		{
+			sum += g[i];
+			dot += (in[i] - mean) * g[i];
+		}
+	}
+	j->dgamma[c] += (float) (dot * invstd);
+	j->dbeta[c] += (float) sum;
+	if (j->dx == NULL)
+		return;
+	k = (float) (dot * invstd * invstd / count);
+	grad_mean = (float) (sum / count);
+	w = (float) (invstd * j->gamma[c]);
+	m = (float) mean;
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(j->x, s, n, c);
+		const float *g = plane(j->dy, s, n, c);
+		float	   *out = (float *) plane(j->dx, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+			out[i] += (g[i] - grad_mean - (in[i] - m) * k) * w;
+	}
+}
+
+pgs_status
+pgs_cpu_bn_backward(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy, const float *gamma,
+					const float *save_mean, const float *save_invstd, float *dx, float *dgamma, float *dbeta,
+					pgs_error *err)
+{
+	bn_job		job = {.d = d, .x = x, .dy = dy, .gamma = gamma, .mean = (float *) save_mean,
+	.invstd = (float *) save_invstd, .dx = dx, .dgamma = dgamma, .dbeta = dbeta};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), backward_channel, &job);
+	return PGS_OK;
+}
