@@ -45,6 +45,8 @@ MODULE_big = pgscreen
 EXTENSION_SRCS := $(wildcard extension/*.c extension/*/*.c)
 OBJS = $(patsubst %.c,%.o,$(EXTENSION_SRCS)) $(KERNEL_LIB)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+# Released install scripts and the upgrade path from each (never edited once released).
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 # -MMD: extension objects depend on the headers they include (Debian's PGXS has autodepend off), so a changed
 # struct in a header rebuilds every file that uses it.
