@@ -35,6 +35,12 @@ block_size(const PgscreenAllocator *a, const char *ptr)
  */
 #define BUDGETED_BLOCK_BYTES ((size_t) 1 << 20)
 
+static bool
+is_budgeted(const PgscreenAllocator *a, size_t size)
+{
+	return a->budgeted && size >= BUDGETED_BLOCK_BYTES;
+}
+
 typedef struct BlockReservation
 {
 	MemoryContextCallback callback;
@@ -75,7 +81,7 @@ palloc_block(void *ctx, size_t size)
 {
 	PgscreenAllocator *a = ctx;
 	size_t		header = header_size(a);
-	size_t		trailer = size >= BUDGETED_BLOCK_BYTES ? sizeof(BlockReservation *) : 0;
+	size_t		trailer = is_budgeted(a, size) ? sizeof(BlockReservation *) : 0;
 	MemoryContext context = a->context ? a->context : CurrentMemoryContext;
 	BlockReservation *reservation = NULL;
 	char	   *p;
@@ -114,7 +120,7 @@ pfree_block(void *ctx, void *ptr)
 	if (ptr == NULL)
 		return;
 	size = block_size(a, ptr);
-	if (size >= BUDGETED_BLOCK_BYTES)
+	if (is_budgeted(a, size))
 	{
 		BlockReservation *reservation;
 
@@ -151,6 +157,7 @@ pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea)
 	allocator->too_large = false;
 	allocator->headroom = 0;
 	allocator->context = NULL;
+	allocator->budgeted = true;
 }
 
 void
@@ -158,6 +165,8 @@ pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context)
 {
 	pgscreen_allocator_init(allocator, false);
 	allocator->context = context;
+	/* Aggregate state grows with the rows aggregated, as PostgreSQL's own aggregates do: not an image. */
+	allocator->budgeted = false;
 }
 
 bytea *

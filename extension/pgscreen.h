@@ -49,10 +49,14 @@ typedef struct PgscreenAllocator
 	bool		too_large;		/* a request exceeded the 1 GB limit of a bytea value */
 	size_t		headroom;		/* bytes reserved between the header and each block's data */
 	MemoryContext context;		/* NULL: CurrentMemoryContext at each call */
+	bool		budgeted;		/* large blocks count against pgscreen.image_memory_budget */
 } PgscreenAllocator;
 
 extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
-/* An allocator bound to one context, for state that outlives calls (an aggregate's transition state). */
+/*
+ * An allocator bound to one context, for state that outlives calls (an aggregate's transition state); its
+ * blocks do not count against the image memory budget.
+ */
 extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context);
 /* The bytea whose payload is the headroom followed by `len` bytes at `data` (a block of `allocator`). */
 extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len);
