@@ -35,10 +35,20 @@ pgscreen_sqlstate(pgs_status code)
 void
 pgscreen_raise(const pgs_error *err, const char *what)
 {
+	size_t		requested;
+	uint64		in_use;
+
+	if (err->code == PGS_ERR_NO_MEMORY && pgscreen_image_budget_refused(&requested, &in_use))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("%s: the image memory budget of the server is used up", what),
+				 errdetail("%zu MB were requested while %llu MB of pgscreen.image_memory_budget (%d MB) were in use.",
+						   requested >> 20, (unsigned long long) (in_use >> 20), pgscreen_image_memory_budget_mb),
+				 errhint("Try again when other sessions have finished, or ask a superuser to raise pgscreen.image_memory_budget.")));
 	ereport(ERROR,
 			(errcode(pgscreen_sqlstate(err->code)),
 			 errmsg("%s: %s", what, err->message[0] ? err->message : pgs_strerror(err->code)),
 			 err->code == PGS_ERR_LIMIT && strstr(err->message, "pixels") != NULL ?
-			 errhint("The pixel limit is set by pgscreen.max_image_pixels.") : 0));
+			 errhint("The pixel limit is pgscreen.max_image_pixels (set by a superuser), or pgscreen.session_max_image_pixels where that is lower.") : 0));
 	pg_unreachable();
 }

@@ -27,28 +27,87 @@ block_size(const PgscreenAllocator *a, const char *ptr)
 	return (size_t) *(const uint64 *) block;
 }
 
+/*
+ * Blocks of at least this size (decoded images, tensors, archives) are reserved against
+ * pgscreen.image_memory_budget before they are allocated. Each carries, after its data, a pointer to its
+ * reservation, which lives in the same memory context: freeing the block releases it at once, and a block
+ * freed with its context (a result handed to PostgreSQL, an error) is released by the context's callback.
+ */
+#define BUDGETED_BLOCK_BYTES ((size_t) 1 << 20)
+
+static bool
+is_budgeted(const PgscreenAllocator *a, size_t size)
+{
+	return a->budgeted && size >= BUDGETED_BLOCK_BYTES;
+}
+
+typedef struct BlockReservation
+{
+	MemoryContextCallback callback;
+	size_t		bytes;			/* 0 once released */
+} BlockReservation;
+
+static void
+release_reservation(void *arg)
+{
+	BlockReservation *r = arg;
+
+	pgscreen_image_budget_release(r->bytes);
+	r->bytes = 0;
+}
+
+static BlockReservation *
+reserve_block(MemoryContext context, size_t size)
+{
+	BlockReservation *r;
+
+	if (!pgscreen_image_budget_reserve(size))
+		return NULL;
+	r = MemoryContextAllocExtended(context, sizeof(BlockReservation), MCXT_ALLOC_NO_OOM);
+	if (r == NULL)
+	{
+		pgscreen_image_budget_release(size);
+		return NULL;
+	}
+	r->bytes = size;
+	r->callback.func = release_reservation;
+	r->callback.arg = r;
+	MemoryContextRegisterResetCallback(context, &r->callback);
+	return r;
+}
+
 static void *
 palloc_block(void *ctx, size_t size)
 {
 	PgscreenAllocator *a = ctx;
 	size_t		header = header_size(a);
+	size_t		trailer = is_budgeted(a, size) ? sizeof(BlockReservation *) : 0;
+	MemoryContext context = a->context ? a->context : CurrentMemoryContext;
+	BlockReservation *reservation = NULL;
 	char	   *p;
 
-	if (a->as_bytea && size > MaxAllocSize - header)
+	if (a->as_bytea && size > MaxAllocSize - header - trailer)
 	{
 		a->too_large = true;
 		return NULL;
 	}
-	if (size > MaxAllocHugeSize - header)
+	if (size > MaxAllocHugeSize - header - trailer)
 		return NULL;
-	p = MemoryContextAllocExtended(a->context ? a->context : CurrentMemoryContext, size + header,
-								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (trailer > 0 && (reservation = reserve_block(context, size)) == NULL)
+		return NULL;
+	p = MemoryContextAllocExtended(context, size + header + trailer, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 	if (p == NULL)
+	{
+		if (reservation != NULL)
+			release_reservation(reservation);
 		return NULL;
+	}
 	if (a->as_bytea)
 		*(uint32 *) p = (uint32) size;
 	else
 		*(uint64 *) p = (uint64) size;
+	if (trailer > 0)
+		memcpy(p + header + size, &reservation, sizeof(reservation));
 	return p + header;
 }
 
@@ -56,9 +115,19 @@ static void
 pfree_block(void *ctx, void *ptr)
 {
 	PgscreenAllocator *a = ctx;
+	size_t		size;
 
-	if (ptr != NULL)
-		pfree((char *) ptr - header_size(a));
+	if (ptr == NULL)
+		return;
+	size = block_size(a, ptr);
+	if (is_budgeted(a, size))
+	{
+		BlockReservation *reservation;
+
+		memcpy(&reservation, (char *) ptr + size, sizeof(reservation));
+		release_reservation(reservation);
+	}
+	pfree((char *) ptr - header_size(a));
 }
 
 static void *
@@ -88,6 +157,7 @@ pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea)
 	allocator->too_large = false;
 	allocator->headroom = 0;
 	allocator->context = NULL;
+	allocator->budgeted = true;
 }
 
 void
@@ -95,6 +165,8 @@ pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context)
 {
 	pgscreen_allocator_init(allocator, false);
 	allocator->context = context;
+	/* Aggregate state grows with the rows aggregated, as PostgreSQL's own aggregates do: not an image. */
+	allocator->budgeted = false;
 }
 
 bytea *

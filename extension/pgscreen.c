@@ -18,6 +18,28 @@ int			pgscreen_cpu_threads = 0;
 
 void		_PG_init(void);
 
+static int	server_max_image_pixels = (int) PGS_DEFAULT_MAX_PIXELS;
+static int	session_max_image_pixels = 0;
+
+static void
+apply_pixel_limits(int server_limit, int session_limit)
+{
+	pgscreen_max_image_pixels = session_limit > 0 ? Min(server_limit, session_limit) : server_limit;
+}
+
+/* Assign hooks run before the variable changes: each passes its new value and the other's current one. */
+static void
+assign_server_max_image_pixels(int newval, void *extra)
+{
+	apply_pixel_limits(newval, session_max_image_pixels);
+}
+
+static void
+assign_session_max_image_pixels(int newval, void *extra)
+{
+	apply_pixel_limits(server_max_image_pixels, newval);
+}
+
 static bool
 check_device(char **newval, void **extra, GucSource source)
 {
@@ -45,15 +67,26 @@ _PG_init(void)
 							   0,
 							   check_device, NULL, NULL);
 
+	/* A guard that protects the server: only a superuser may raise it; any session may lower its own. */
 	DefineCustomIntVariable("pgscreen.max_image_pixels",
 							"Largest image, in pixels (width × height), that pgscreen decodes.",
-							"Checked before any pixel memory is allocated; guards against decompression bombs.",
-							&pgscreen_max_image_pixels,
+							"Checked before any pixel memory is allocated; guards against decompression bombs. Superusers only; sessions lower it with pgscreen.session_max_image_pixels.",
+							&server_max_image_pixels,
 							(int) PGS_DEFAULT_MAX_PIXELS,
 							1, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, assign_server_max_image_pixels, NULL);
+
+	DefineCustomIntVariable("pgscreen.session_max_image_pixels",
+							"A lower pixel limit this session chooses for itself; 0 means pgscreen.max_image_pixels.",
+							"Never raises the limit: the lower of the two applies.",
+							&session_max_image_pixels,
+							0,
+							0, INT_MAX,
 							PGC_USERSET,
 							0,
-							NULL, NULL, NULL);
+							NULL, assign_session_max_image_pixels, NULL);
 
 	/* Loading a shared library is a superuser's decision, as for LOAD. */
 	DefineCustomStringVariable("pgscreen.cuda_module",
@@ -78,6 +111,10 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	pgscreen_image_budget_init();
+
+	pgscreen_role_guard_init();
 
 	pgscreen_pacs_init();
 

@@ -12,9 +12,17 @@
 
 /* GUCs (extension/pgscreen.c) */
 extern char *pgscreen_device;
-extern int	pgscreen_max_image_pixels;
+extern int	pgscreen_max_image_pixels;	/* the lower of the server's and the session's limit */
 extern char *pgscreen_cuda_module_path;
 extern int	pgscreen_cpu_threads;
+
+/*
+ * Users' queries (extension/read_only_query.c): errors unless `query` is one SELECT without data-modifying
+ * WITH; begin/end bracket running it with transaction_read_only on.
+ */
+extern void pgscreen_check_select_query(const char *query, const char *what);
+extern int	pgscreen_read_only_begin(void);
+extern void pgscreen_read_only_end(int nest_level);
 
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);
@@ -41,13 +49,30 @@ typedef struct PgscreenAllocator
 	bool		too_large;		/* a request exceeded the 1 GB limit of a bytea value */
 	size_t		headroom;		/* bytes reserved between the header and each block's data */
 	MemoryContext context;		/* NULL: CurrentMemoryContext at each call */
+	bool		budgeted;		/* large blocks count against pgscreen.image_memory_budget */
 } PgscreenAllocator;
 
 extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea);
-/* An allocator bound to one context, for state that outlives calls (an aggregate's transition state). */
+/*
+ * An allocator bound to one context, for state that outlives calls (an aggregate's transition state); its
+ * blocks do not count against the image memory budget.
+ */
 extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context);
 /* The bytea whose payload is the headroom followed by `len` bytes at `data` (a block of `allocator`). */
 extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len);
+
+/*
+ * The image memory budget (extension/image_budget.c): reserve before allocating a large block, release when
+ * it is freed; refused() reports (once) the last refusal for the error message.
+ */
+extern int	pgscreen_image_memory_budget_mb;
+extern void pgscreen_image_budget_init(void);
+extern bool pgscreen_image_budget_reserve(size_t bytes);
+extern void pgscreen_image_budget_release(size_t bytes);
+extern bool pgscreen_image_budget_refused(size_t *bytes, uint64 *in_use);
+
+/* DROP ROLE, REASSIGN OWNED, DROP OWNED for owners of models and jobs (extension/role_guard.c). */
+extern void pgscreen_role_guard_init(void);
 
 /* PACS networking and the DICOM receiver (extension/pacs_*.c): settings, shared memory, workers. */
 extern void pgscreen_pacs_init(void);

@@ -918,7 +918,8 @@ COMMENT ON TABLE screen.training_log IS
 
 CREATE TABLE screen.models (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name text NOT NULL CHECK (name ~ '^[^:[:space:]]([^:]*[^:[:space:]])?$'),
+    -- Names belong to their owner, like a schema's objects: "owner.name" qualifies one, so no dot or colon.
+    name text NOT NULL CHECK (name ~ '^[^:.[:space:]]([^:.]*[^:.[:space:]])?$'),
     version int NOT NULL CHECK (version > 0),
     owner regrole NOT NULL,
     kind text NOT NULL CHECK (kind IN ('network', 'ensemble')),
@@ -940,11 +941,11 @@ CREATE TABLE screen.models (
     operating_points jsonb NOT NULL DEFAULT '{}',
     weights_bytes bigint,
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    UNIQUE (name, version)
+    UNIQUE (owner, name, version)
 );
 
 COMMENT ON TABLE screen.models IS
-'Trained networks and ensembles: name and version, architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
+'Trained networks and ensembles: owner, name and version (numbered per owner and name), architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
 
 -- Weights in the engine's model file format, split into rows so no value nears the 1 GB bytea limit.
 CREATE TABLE screen.model_weights (
@@ -1033,7 +1034,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_predict'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.predict(text, bytea) IS
-'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "name" (latest version) or "name:version"; an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "[owner.]name[:version]" (no version: the latest; no owner: the current role''s model of that name, else the only owner''s visible to it, else an error); an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
 
 CREATE FUNCTION screen.score(model text, query text, options jsonb DEFAULT '{}')
 RETURNS TABLE (id bigint, score float8)

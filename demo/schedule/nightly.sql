@@ -62,8 +62,12 @@ $$;
 CREATE OR REPLACE PROCEDURE screening.score_new()
 LANGUAGE plpgsql AS $$
 DECLARE
-    model_name text := (SELECT m.name || ':' || m.version FROM screen.models m, screening.settings s
-                        WHERE m.name = s.model ORDER BY m.version DESC LIMIT 1);
+    -- This role's own model, qualified with its owner: a model of the same name another role created is
+    -- never picked up, even when this runs as a superuser who can see every role's models.
+    model_name text := (SELECT m.owner::text || '.' || m.name || ':' || m.version
+                        FROM screen.models m, screening.settings s
+                        WHERE m.name = s.model AND m.owner = current_user::regrole
+                        ORDER BY m.version DESC LIMIT 1);
     threshold float8;
 BEGIN
     IF model_name IS NULL THEN

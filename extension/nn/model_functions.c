@@ -29,7 +29,9 @@ PG_FUNCTION_INFO_V1(pgscreen_set_operating_point);
 Datum
 pgscreen_ensemble(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *spec = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *name;
+	Oid			owner = pgscreen_model_new_owner(spec, &name);
 	ArrayType  *array;
 	Datum	   *elems;
 	bool	   *nulls;
@@ -40,7 +42,6 @@ pgscreen_ensemble(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("members must not be NULL")));
-	pgscreen_model_check_name(name);
 	array = PG_GETARG_ARRAYTYPE_P(1);
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	if (n < 2)
@@ -74,7 +75,7 @@ pgscreen_ensemble(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoString(&recipe, "]}");
 	record.name = name;
-	record.owner = GetUserId();
+	record.owner = owner;
 	record.kind = MODEL_ENSEMBLE;
 	record.recipe_json = recipe.data;
 	record.n_members = n;
@@ -82,16 +83,16 @@ pgscreen_ensemble(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(pgscreen_model_insert(&record, NULL, 0));
 }
 
-/* Store a network made by create_model or import_weights as the next version of `name`. */
+/* Store a network made by create_model or import_weights as the next version of `name` of `owner`. */
 static int64
-store_network(const char *name, const ResolvedRecipe *resolved, const uint8_t *weights, size_t len,
+store_network(Oid owner, const char *name, const ResolvedRecipe *resolved, const uint8_t *weights, size_t len,
 			  const char *metrics)
 {
 	const pgs_recipe *r = &resolved->recipe;
 	ModelRecord record = {0};
 
 	record.name = name;
-	record.owner = GetUserId();
+	record.owner = owner;
 	record.kind = MODEL_NETWORK;
 	record.architecture = r->architecture;
 	record.input_height = record.input_width = r->input_size;
@@ -109,7 +110,9 @@ store_network(const char *name, const ResolvedRecipe *resolved, const uint8_t *w
 Datum
 pgscreen_create_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *spec = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *name;
+	Oid			owner = pgscreen_model_new_owner(spec, &name);
 	ResolvedRecipe resolved;
 	PgscreenAllocator allocator;
 	pgs_scoring_recipe scoring;
@@ -118,7 +121,6 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 	pgs_error	err;
 	const pgs_recipe *r;
 
-	pgscreen_model_check_name(name);
 	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
@@ -127,7 +129,7 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 	pgscreen_check(pgs_stored_model_initial(r->architecture, r->input_size, r->input_size, 3, r->seed, &scoring,
 											&allocator.base, &weights, &len, &err), &err,
 				   "could not initialise the network");
-	PG_RETURN_INT64(store_network(name, &resolved, weights, len, "{\"untrained\": true}"));
+	PG_RETURN_INT64(store_network(owner, name, &resolved, weights, len, "{\"untrained\": true}"));
 }
 
 /*
@@ -138,7 +140,9 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 Datum
 pgscreen_import_weights(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *spec = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *name;
+	Oid			owner = pgscreen_model_new_owner(spec, &name);
 	bytea	   *npz;
 	ResolvedRecipe resolved;
 	PgscreenAllocator allocator;
@@ -151,7 +155,6 @@ pgscreen_import_weights(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("weights must not be NULL")));
 	npz = PG_GETARG_BYTEA_PP(1);
-	pgscreen_model_check_name(name);
 	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
@@ -161,7 +164,7 @@ pgscreen_import_weights(PG_FUNCTION_ARGS)
 											 (const uint8 *) VARDATA_ANY(npz), VARSIZE_ANY_EXHDR(npz), r->seed,
 											 &allocator.base, &weights, &len, &err), &err,
 				   "could not import the weights");
-	PG_RETURN_INT64(store_network(name, &resolved, weights, len, "{\"imported\": true}"));
+	PG_RETURN_INT64(store_network(owner, name, &resolved, weights, len, "{\"imported\": true}"));
 }
 
 Datum
@@ -207,6 +210,7 @@ pgscreen_set_operating_point(PG_FUNCTION_ARGS)
 	double		threshold;
 	ModelRef   *m;
 	Oid			owner;
+	Oid			caller = GetUserId();
 	CatalogAccess access;
 	bool		isnull;
 
@@ -228,11 +232,12 @@ pgscreen_set_operating_point(PG_FUNCTION_ARGS)
 		elog(ERROR, "model " INT64_FORMAT " vanished", m->id);
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	if (!has_privs_of_role(GetUserId(), owner))
+	if (!has_privs_of_role(caller, owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to change model \"%s:%d\"", m->name, m->version),
 				 errdetail("Only roles with the privileges of the model's owner may change it.")));
+	/* set_by names the caller: inside catalog access the current user is the extension's owner. */
 	pgscreen_catalog_enter(&access);
 	SPI_connect();
 	if (SPI_execute_with_args("UPDATE screen.models SET operating_points = operating_points || "
@@ -240,7 +245,7 @@ pgscreen_set_operating_point(PG_FUNCTION_ARGS)
 							  "'set_at', now(), 'set_by', $4::regrole::text)) WHERE id = $1",
 							  4, (Oid[]) {INT8OID, TEXTOID, FLOAT8OID, OIDOID},
 							  (Datum[]) {Int64GetDatum(m->id), CStringGetTextDatum(point), Float8GetDatum(threshold),
-							  ObjectIdGetDatum(GetUserId())}, NULL, false, 0) != SPI_OK_UPDATE)
+							  ObjectIdGetDatum(caller)}, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not store the operating point");
 	SPI_finish();
 	pgscreen_catalog_leave(&access);

@@ -77,15 +77,18 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 
 	pgscreen_catalog_enter(&access);
 	SPI_connect();
-	/* Versions are numbered per name; the lock makes two jobs finishing together take 1 and 2, not 1 twice. */
-	if (SPI_execute_with_args("SELECT pg_advisory_xact_lock(hashtext('pgscreen model ' || $1))", 1,
-							  (Oid[]) {TEXTOID}, values, NULL, false, 0) != SPI_OK_SELECT)
+	/*
+	 * Versions are numbered per owner and name, so another role's models neither take nor reveal numbers;
+	 * the lock makes two jobs finishing together take 1 and 2, not 1 twice.
+	 */
+	if (SPI_execute_with_args("SELECT pg_advisory_xact_lock(hashtext('pgscreen model ' || $2::oid || '.' || $1))", 2,
+							  (Oid[]) {TEXTOID, OIDOID}, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the model name");
 	if (SPI_execute_with_args(
 							  "INSERT INTO screen.models (name, version, owner, kind, architecture, input_height, "
 							  "input_width, input_channels, preprocess, normalisation, recipe, training_query, training_rows, "
 							  "validation_query, validation_rows, job_id, members, metrics, weights_bytes) "
-							  "SELECT $1, coalesce((SELECT max(version) FROM screen.models WHERE name = $1), 0) + 1, "
+							  "SELECT $1, coalesce((SELECT max(version) FROM screen.models WHERE name = $1 AND owner = $2::regrole), 0) + 1, "
 							  "$2::regrole, $3, $4, $5, $6, $7, $8::jsonb, $9, "
 							  "$10::jsonb || jsonb_build_object('software', jsonb_build_object("
 							  "'pgscreen', (SELECT extversion FROM pg_extension WHERE extname = 'pgscreen'), "

@@ -31,15 +31,22 @@ typedef struct ModelRef
 } ModelRef;
 
 /*
- * "name" (the latest version) or "name:version", among the models the current role may see; errors with
- * 42704 when there is none. The result lives in CurrentMemoryContext.
+ * "[owner.]name[:version]" (no version: the latest), among the models the current role may see; errors with
+ * 42704 when there is none. An unqualified name means the current role's own model, else the only owner's
+ * the role can see; it is an error (42P09) when several owners' models match. Result in CurrentMemoryContext.
  */
 extern ModelRef *pgscreen_model_resolve(const char *spec);
 /* The same by id; NULL when the caller cannot see it. */
 extern ModelRef *pgscreen_model_by_id(int64 id);
 
-/* Errors unless name is a valid model name (no colon, no leading or trailing blanks, 1–63 bytes). */
+/* Errors unless name is a valid model name (no colon or dot, no leading or trailing blanks, 1–63 bytes). */
 extern void pgscreen_model_check_name(const char *name);
+
+/*
+ * The owner and name of a new model "[owner.]name": the current role unless qualified, and then only a role
+ * whose privileges the current role has. Versions are numbered per owner and name.
+ */
+extern Oid	pgscreen_model_new_owner(const char *spec, char **name);
 
 /* A new row of screen.models (extension/nn/model_store.c). NULL/0 fields are stored as NULL. */
 typedef struct ModelRecord

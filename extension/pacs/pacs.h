@@ -35,7 +35,13 @@ extern char *scp_quarantine_table;
 extern bool scp_accept_non_images;
 extern bool scp_tls;
 
+extern char *pacs_allowed_destinations;
+
 extern void pacs_define_settings(void);
+/* pgscreen.pacs_allowed_destinations (extension/pacs/pacs_destinations.c) */
+extern void pacs_define_destination_setting(void);
+/* The numeric address to connect to for host:port; errors (42501) unless the allow-list admits it. */
+extern char *pacs_destination_address(const char *host, int port);
 
 /* Network settings from the GUCs: timeouts, PDU size, instance size limit and the TLS files. */
 extern void pacs_config_from_settings(pgs_net_config *cfg, bool tls);

@@ -67,6 +67,7 @@ pacs_open(const char *host, int port, const char *called_aet, const PacsOptions 
 	pgs_error	err;
 	pgs_status	st;
 	pgs_net_config cfg = opts->net;
+	char	   *address;
 
 	snprintf(pa->peer, sizeof(pa->peer), "%s at %s:%d", called_aet, host, port);
 	pa->dimse_timeout_s = cfg.dimse_timeout_s;
@@ -75,9 +76,10 @@ pacs_open(const char *host, int port, const char *called_aet, const PacsOptions 
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("DICOM TLS needs pgscreen.tls_cert_file and pgscreen.tls_ca_file"),
 				 errhint("A superuser sets them in postgresql.conf.")));
+	address = pacs_destination_address(host, port);
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
 	pgs_error_clear(&err);
-	st = pgs_net_connect(host, port, called_aet, &cfg, service, opts->model, storage, nstorage, &pa->assoc, &err);
+	st = pgs_net_connect(address, port, called_aet, &cfg, service, opts->model, storage, nstorage, &pa->assoc, &err);
 	pgstat_report_wait_end();
 	if (st != PGS_OK)
 	{

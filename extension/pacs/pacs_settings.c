@@ -96,6 +96,7 @@ pacs_define_settings(void)
 							"Larger instances are read and refused with status A700.",
 							&pacs_max_instance_mb, 1000, 1, 1000, PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
+	pacs_define_destination_setting();
 	/*
 	 * The certificate and its private key share one PEM file: one setting, one file to protect (and no
 	 * setting that names a key, which the de-identification keys' guarantees are checked against).

@@ -85,6 +85,8 @@ pgscreen_job_load(JobRun *run, const char *query, const char *what, pgs_data_cac
 	pgs_error	err;
 
 	pgscreen_worker_xact_begin();
+	/* Read-only to the transaction's end: the query reads the training data and nothing else (nor on resume). */
+	(void) pgscreen_read_only_begin();
 	SPI_connect();
 	portal = SPI_cursor_parse_open(NULL, query, &open_options);
 	row_context = AllocSetContextCreate(CurrentMemoryContext, "pgscreen job row", ALLOCSET_DEFAULT_SIZES);

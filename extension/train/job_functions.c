@@ -11,8 +11,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
-#include "parser/parser.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/acl.h"
@@ -44,20 +42,6 @@ check_role_can_log_in(Oid role)
 				 errmsg("role \"%s\" cannot run training jobs because it cannot log in", name),
 				 errdetail("A training job runs in a background worker connected as the role that calls screen.train(), with exactly its privileges."),
 				 errhint("Call screen.train() as a role with LOGIN (after RESET ROLE, say).")));
-}
-
-/* Catch a query that is not one SELECT now, rather than in the worker; privileges are the worker's check. */
-static void
-check_query_syntax(const char *query, const char *what)
-{
-	List	   *statements = raw_parser(query, RAW_PARSE_DEFAULT);
-	RawStmt    *raw;
-
-	if (list_length(statements) != 1 ||
-		!IsA((raw = linitial_node(RawStmt, statements))->stmt, SelectStmt))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a single SELECT statement", what)));
 }
 
 static int64
@@ -96,15 +80,16 @@ pgscreen_train(PG_FUNCTION_ARGS)
 	char	   *training_query = text_to_cstring(pgscreen_required_text(fcinfo, 1, "training_query"));
 	char	   *validation_query = text_to_cstring(pgscreen_required_text(fcinfo, 2, "validation_query"));
 	Jsonb	   *options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	char	   *bare_name;
 	ResolvedRecipe resolved;
 	JobIdentity identity;
 	Oid			owner = GetUserId();
 
 	if (options == NULL)
 		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	pgscreen_model_check_name(model_name);
-	check_query_syntax(training_query, "training_query");
-	check_query_syntax(validation_query, "validation_query");
+	(void) pgscreen_model_new_owner(model_name, &bare_name);
+	pgscreen_check_select_query(training_query, "training_query");
+	pgscreen_check_select_query(validation_query, "validation_query");
 	pgscreen_recipe_from_options(options, &resolved);
 	check_role_can_log_in(owner);
 

@@ -2,6 +2,10 @@
 #include "../pgscreen.h"
 #include "jobs.h"
 
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
@@ -14,6 +18,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 /* What a backend needs to wake the launcher; exists only with shared_preload_libraries. */
@@ -28,8 +33,6 @@ static JobsShared *jobs_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* A worker that exits while its job still needs one is started again, at most this often per job. */
-#define MAX_STARTS_PER_JOB 5
 #define RESTART_BACKOFF_MS 5000
 #define RESCAN_INTERVAL_MS 10000
 
@@ -82,7 +85,8 @@ pgscreen_launcher_register(void)
 }
 
 void
-pgscreen_job_worker_fill(BackgroundWorker *worker, const JobIdentity *identity, pid_t notify_pid)
+pgscreen_job_worker_fill(BackgroundWorker *worker, const JobIdentity *identity, JobWorkerMode mode,
+						 pid_t notify_pid)
 {
 	memset(worker, 0, sizeof(*worker));
 	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -94,6 +98,7 @@ pgscreen_job_worker_fill(BackgroundWorker *worker, const JobIdentity *identity, 
 	snprintf(worker->bgw_type, BGW_MAXLEN, "pgscreen training job");
 	StaticAssertStmt(sizeof(JobIdentity) <= BGW_EXTRALEN, "job identity must fit in bgw_extra");
 	memcpy(worker->bgw_extra, identity, sizeof(JobIdentity));
+	worker->bgw_main_arg = Int32GetDatum((int32) mode);
 	worker->bgw_notify_pid = notify_pid;
 }
 
@@ -112,7 +117,7 @@ pgscreen_job_submitted(const JobIdentity *identity)
 		SpinLockRelease(&jobs_shared->mutex);
 		return;
 	}
-	pgscreen_job_worker_fill(&worker, identity, 0);
+	pgscreen_job_worker_fill(&worker, identity, JOB_WORKER_RUN, 0);
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -173,13 +178,13 @@ note_job_dir(const JobIdentity *identity, void *arg)
 }
 
 static bool
-start_worker(TrackedJob *t)
+start_worker(TrackedJob *t, JobWorkerMode mode)
 {
 	BackgroundWorker worker;
 	MemoryContext old;
 	bool		ok;
 
-	pgscreen_job_worker_fill(&worker, &t->identity, MyProcPid);
+	pgscreen_job_worker_fill(&worker, &t->identity, mode, MyProcPid);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	ok = RegisterDynamicBackgroundWorker(&worker, &t->handle);
 	MemoryContextSwitchTo(old);
@@ -190,6 +195,49 @@ start_worker(TrackedJob *t)
 	}
 	t->starts++;
 	return true;
+}
+
+typedef enum JobViability
+{
+	JOB_RUNNABLE,
+	JOB_DATABASE_GONE,
+	JOB_CANNOT_CONNECT
+} JobViability;
+
+/*
+ * Whether the job's worker can connect as its owner, read from the shared catalogs (the launcher has no
+ * database). Trying would only fail with FATAL at every start and every server restart.
+ */
+static JobViability
+job_viability(const JobIdentity *identity)
+{
+	JobViability result = JOB_RUNNABLE;
+	HeapTuple	tuple;
+
+	StartTransactionCommand();
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(identity->database));
+	if (!HeapTupleIsValid(tuple))
+		result = JOB_DATABASE_GONE;
+	else
+	{
+		if (!((Form_pg_database) GETSTRUCT(tuple))->datallowconn)
+			result = JOB_CANNOT_CONNECT;
+		ReleaseSysCache(tuple);
+	}
+	if (result == JOB_RUNNABLE)
+	{
+		tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(identity->owner));
+		if (!HeapTupleIsValid(tuple))
+			result = JOB_CANNOT_CONNECT;
+		else
+		{
+			if (!((Form_pg_authid) GETSTRUCT(tuple))->rolcanlogin)
+				result = JOB_CANNOT_CONNECT;
+			ReleaseSysCache(tuple);
+		}
+	}
+	CommitTransactionCommand();
+	return result;
 }
 
 /* One pass: reap finished workers, find job directories, start workers up to the cap; returns the wait. */
@@ -236,19 +284,10 @@ schedule_jobs(void)
 	foreach(lc, tracked)
 	{
 		TrackedJob *t = lfirst(lc);
+		JobWorkerMode mode = JOB_WORKER_RUN;
 
 		if (t->handle != NULL || t->gave_up)
 			continue;
-		if (t->starts >= MAX_STARTS_PER_JOB)
-		{
-			t->gave_up = true;
-			ereport(WARNING,
-					(errmsg("pgscreen launcher: giving up on training job " INT64_FORMAT " in database %u",
-							t->identity.job_id, t->identity.database),
-					 errdetail("Its worker exited %d times without finishing the job.", t->starts),
-					 errhint("See the server log for the workers' errors; a server restart retries the job.")));
-			continue;
-		}
 		if (running >= pgscreen_max_jobs)
 			break;
 		if (t->next_start > now)
@@ -256,7 +295,33 @@ schedule_jobs(void)
 			wait_ms = Min(wait_ms, (long) ((t->next_start - now) / 1000) + 1);
 			continue;
 		}
-		if (!start_worker(t))
+		switch (job_viability(&t->identity))
+		{
+			case JOB_DATABASE_GONE:
+				/* The job's row went with its database: only the directory is left to remove. */
+				ereport(LOG,
+						(errmsg("pgscreen launcher: removing training job " INT64_FORMAT ": its database %u no longer exists",
+								t->identity.job_id, t->identity.database)));
+				pgscreen_job_dir_remove(t->identity.database, t->identity.job_id);
+				t->gave_up = true;
+				continue;
+			case JOB_CANNOT_CONNECT:
+				mode = JOB_WORKER_FAIL_CANNOT_CONNECT;
+				break;
+			case JOB_RUNNABLE:
+				break;
+		}
+		if (mode == JOB_WORKER_RUN && t->starts >= JOB_MAX_STARTS)
+		{
+			ereport(WARNING,
+					(errmsg("pgscreen launcher: giving up on training job " INT64_FORMAT " in database %u",
+							t->identity.job_id, t->identity.database),
+					 errdetail("Its worker exited %d times without finishing the job; the job is marked failed.",
+							   t->starts),
+					 errhint("See the server log for the workers' errors.")));
+			mode = JOB_WORKER_FAIL_GAVE_UP;
+		}
+		if (!start_worker(t, mode))
 		{
 			ereport(LOG,
 					(errmsg("pgscreen launcher: no background worker slot free for training job " INT64_FORMAT,
@@ -265,6 +330,8 @@ schedule_jobs(void)
 			wait_ms = Min(wait_ms, RESTART_BACKOFF_MS);
 			break;
 		}
+		/* A worker that only records the failure is started once; if even it fails, a restart retries. */
+		t->gave_up = mode != JOB_WORKER_RUN;
 		running++;
 	}
 	return wait_ms;

@@ -49,12 +49,13 @@ pgscreen_jobs_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	/* Memory each session may keep: a limit that protects the server, so a superuser's setting. */
 	DefineCustomIntVariable("pgscreen.model_cache",
 							"Memory each session may use to keep loaded models for predict() and score().",
 							"The least recently used models are dropped beyond it.",
 							&pgscreen_model_cache_mb,
 							512, 0, INT_MAX / 2,
-							PGC_USERSET, GUC_UNIT_MB,
+							PGC_SUSET, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)

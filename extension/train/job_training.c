@@ -253,6 +253,7 @@ save_model(JobRun *run, const pgs_early_stopping *es, int epochs, bool stopped_e
 	pgs_recipe *r = &run->recipe.recipe;
 	ModelRecord record = {0};
 	JobTransition detail = {0};
+	char	   *name;
 	uint8_t    *weights;
 	size_t		len;
 	pgs_error	err;
@@ -262,8 +263,6 @@ save_model(JobRun *run, const pgs_early_stopping *es, int epochs, bool stopped_e
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_read_whole_file(best_model_path(run, es->best_epoch), &weights, &len, &err), &err,
 		  "could not read the best checkpoint");
-	record.name = run->row.model_name;
-	record.owner = run->identity.owner;
 	record.kind = MODEL_NETWORK;
 	record.architecture = r->architecture;
 	record.input_height = record.input_width = r->input_size;
@@ -280,6 +279,9 @@ save_model(JobRun *run, const pgs_early_stopping *es, int epochs, bool stopped_e
 	record.job_id = run->identity.job_id;
 
 	pgscreen_worker_xact_begin();
+	/* Connected as the job's owner: a name qualified with another owner is checked again, now. */
+	record.owner = pgscreen_model_new_owner(run->row.model_name, &name);
+	record.name = name;
 	record.metrics_json = metrics_json(run, es, epochs, stopped_early);
 	PG_TRY();
 	{

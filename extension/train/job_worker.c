@@ -5,8 +5,11 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -17,6 +20,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 /*
@@ -268,11 +272,72 @@ run_claimed_job(JobRun *run)
 	pgscreen_job_release(run);
 }
 
+/* Why a job that cannot be run as its owner fails, from the catalogs as they are now. */
+static void
+unrunnable_reason(const JobIdentity *identity, JobWorkerMode mode, JobTransition *detail)
+{
+	HeapTuple	tuple;
+
+	if (mode == JOB_WORKER_FAIL_GAVE_UP)
+	{
+		detail->error = psprintf("the job's worker exited %d times without finishing the job (see the server log)",
+								 JOB_MAX_STARTS);
+		detail->error_sqlstate = "57P01";
+		return;
+	}
+	detail->error_sqlstate = "28000";
+	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(identity->owner));
+	if (!HeapTupleIsValid(tuple))
+	{
+		detail->error = psprintf("the job's owner (role %u) no longer exists", identity->owner);
+		return;
+	}
+	if (!((Form_pg_authid) GETSTRUCT(tuple))->rolcanlogin)
+		detail->error = psprintf("role \"%s\" can no longer log in, and the job runs connected as its owner",
+								 NameStr(((Form_pg_authid) GETSTRUCT(tuple))->rolname));
+	else
+	{
+		detail->error = psprintf("database \"%s\" does not allow connections", get_database_name(MyDatabaseId));
+		detail->error_sqlstate = "55000";
+	}
+	ReleaseSysCache(tuple);
+}
+
+/*
+ * A job whose worker can never connect as its owner ends here: connected without a role (as the server's
+ * bootstrap superuser, which PostgreSQL allows background workers), this records the job as failed (or
+ * cancelled, if that was asked) with the reason, and removes its directory, so nothing waits or retries
+ * for ever. It runs no user code.
+ */
+static void
+end_unrunnable_job(const JobIdentity *identity, JobWorkerMode mode)
+{
+	JobRow		row;
+	JobTransition detail = {0};
+
+	BackgroundWorkerInitializeConnectionByOid(identity->database, InvalidOid, BGWORKER_BYPASS_ALLOWCONN);
+	pgstat_report_appname(psprintf("pgscreen job " INT64_FORMAT, identity->job_id));
+	pgscreen_worker_xact_begin();
+	if (pgscreen_job_fetch(identity->job_id, true, &row) && !pgs_job_state_is_terminal(row.state))
+	{
+		unrunnable_reason(identity, mode, &detail);
+		pgscreen_job_transition(identity->job_id, row.cancel_requested ? PGS_JOB_CANCEL : PGS_JOB_FAIL,
+								row.cancel_requested ? NULL : &detail);
+		ereport(LOG,
+				(errmsg("pgscreen job " INT64_FORMAT " %s", identity->job_id,
+						row.cancel_requested ? "was cancelled" : psprintf("failed: %s", detail.error))));
+	}
+	pgscreen_worker_xact_commit();
+	pgscreen_job_dir_remove(identity->database, identity->job_id);
+	proc_exit(0);
+}
+
 void
 pgscreen_job_worker_main(Datum arg)
 {
 	JobRun	   *run;
 	MemoryContext job_context;
+	JobWorkerMode mode = (JobWorkerMode) DatumGetInt32(arg);
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -283,6 +348,8 @@ pgscreen_job_worker_main(Datum arg)
 	memcpy(&run->identity, MyBgworkerEntry->bgw_extra, sizeof(JobIdentity));
 	run->best_auc = NAN;
 	run->loss = NAN;
+	if (mode != JOB_WORKER_RUN)
+		end_unrunnable_job(&run->identity, mode);
 
 	/* Exactly the owner's privileges: the connection is the owner's, as if it had logged in. */
 	BackgroundWorkerInitializeConnectionByOid(run->identity.database, run->identity.owner, 0);

@@ -97,9 +97,24 @@ extern void pgscreen_job_dir_remove(Oid database, int64 job_id);
 /* Calls fn for every job directory; returns how many it found. */
 extern int	pgscreen_job_dirs_list(void (*fn) (const JobIdentity *identity, void *arg), void *arg);
 
-/* Workers (extension/train/job_launcher.c) */
+/*
+ * Workers (extension/train/job_launcher.c). A worker trains its job connected as the job's owner; a job
+ * that can never run that way (its owner cannot log in, its database refuses connections, or its workers
+ * kept exiting) gets a worker that connects without a role only to record why the job failed.
+ */
+typedef enum JobWorkerMode
+{
+	JOB_WORKER_RUN,
+	JOB_WORKER_FAIL_CANNOT_CONNECT,
+	JOB_WORKER_FAIL_GAVE_UP
+} JobWorkerMode;
+
+/* A worker that exits while its job still needs one is started again, at most this often per job. */
+#define JOB_MAX_STARTS 5
+
 extern void pgscreen_launcher_register(void);
-extern void pgscreen_job_worker_fill(BackgroundWorker *worker, const JobIdentity *identity, pid_t notify_pid);
+extern void pgscreen_job_worker_fill(BackgroundWorker *worker, const JobIdentity *identity, JobWorkerMode mode,
+									 pid_t notify_pid);
 /* A job was queued: wake the launcher, or without one start the job's worker at once. */
 extern void pgscreen_job_submitted(const JobIdentity *identity);
 

@@ -194,6 +194,7 @@ pgscreen_score(PG_FUNCTION_ARGS)
 	ScoringPlan plan;
 	SPIParseOpenOptions open_options = {0};
 	Portal		portal;
+	int			read_only;
 	MemoryContext batch_context;
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz last_notice = started;
@@ -212,10 +213,12 @@ pgscreen_score(PG_FUNCTION_ARGS)
 		if (options_get_double(&reader, "progress", &progress_s) && progress_s < 0)
 			options_wrong_type(&reader, "progress", "0 (no progress notices) or a number of seconds");
 	}
+	pgscreen_check_select_query(query, "query");
 	InitMaterializedSRF(fcinfo, 0);
 	plan_scoring(spec, &plan);
 
 	batch_context = AllocSetContextCreate(CurrentMemoryContext, "pgscreen score batch", ALLOCSET_DEFAULT_SIZES);
+	read_only = pgscreen_read_only_begin();
 	SPI_connect();
 	portal = SPI_cursor_parse_open(NULL, query, &open_options);
 	for (;;)
@@ -272,6 +275,7 @@ pgscreen_score(PG_FUNCTION_ARGS)
 	}
 	SPI_cursor_close(portal);
 	SPI_finish();
+	pgscreen_read_only_end(read_only);
 	if (progress_s > 0)
 		report_progress(rows, started, true);
 	return (Datum) 0;

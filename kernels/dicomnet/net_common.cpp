@@ -94,6 +94,12 @@ pgs_net_fail_cond(pgs_error *err, const OFCondition &cond, const char *what)
 		return pgs_fail(err, PGS_ERR_IO, "%s: the peer aborted the association", what);
 	if (cond == DUL_PEERREQUESTEDRELEASE)
 		return pgs_fail(err, PGS_ERR_IO, "%s: the peer released the association before answering", what);
+	// Other conditions come from what the peer sent, and dcmtk's texts may quote it ("Unrecognized PDU
+	// type: 53"): whatever answers on a port must not be readable through our errors. The condition's
+	// numbers say which check failed.
+	if (code == PGS_ERR_BAD_DATA)
+		return pgs_fail(err, code, "%s: the peer's answer is not valid DICOM (dcmtk condition %u/%u)", what,
+						(unsigned) cond.module(), (unsigned) cond.code());
 	// dcmtk's texts start with a capital ("TCP Initialization Error: ..."); keep them as they are, they
 	// name the failing call precisely.
 	return pgs_fail(err, code, "%s: %s", what, text && *text ? text : "unknown dcmtk condition");

@@ -88,6 +88,34 @@ SELECT length(screen.to_npy(img)) FROM fixtures WHERE name = 'png_rgba';
 SET pgscreen.max_image_pixels = 0;
 RESET pgscreen.max_image_pixels;
 
+-- Only a superuser may raise the limit; any session may lower its own, never above the superuser's.
+CREATE ROLE regress_image_user;
+GRANT SELECT ON fixtures TO regress_image_user;
+SET pgscreen.max_image_pixels = 100;
+SET ROLE regress_image_user;
+SET pgscreen.max_image_pixels = 2147483647;
+SET pgscreen.session_max_image_pixels = 2147483647;
+SELECT screen.to_npy(img) FROM fixtures WHERE name = 'png_rgba';
+RESET ROLE;
+SET pgscreen.max_image_pixels = 128;
+SET ROLE regress_image_user;
+SELECT length(screen.to_npy(img)) FROM fixtures WHERE name = 'png_rgba';
+SET pgscreen.session_max_image_pixels = 100;
+SELECT screen.to_npy(img) FROM fixtures WHERE name = 'png_rgba';
+RESET pgscreen.session_max_image_pixels;
+SELECT length(screen.to_npy(img)) FROM fixtures WHERE name = 'png_rgba';
+-- The other settings that protect the server are a superuser's too.
+SET pgscreen.model_cache = '100GB';
+SET pgscreen.job_cache_memory = '100GB';
+SET pgscreen.image_memory_budget = '100GB';
+SET pgscreen.cuda_module = '/tmp/evil.so';
+RESET ROLE;
+RESET pgscreen.max_image_pixels;
+REVOKE SELECT ON fixtures FROM regress_image_user;
+DROP ROLE regress_image_user;
+SELECT name, context FROM pg_settings WHERE name IN ('pgscreen.max_image_pixels', 'pgscreen.session_max_image_pixels',
+    'pgscreen.image_memory_budget', 'pgscreen.model_cache', 'pgscreen.pacs_allowed_destinations') ORDER BY name;
+
 -- the prefix is reserved: a misspelt setting is an error, not a silent placeholder
 SET pgscreen.max_image_pixel = 5;
 

@@ -95,4 +95,22 @@ SELECT screen.pacs_retrieve('127.0.0.1', 104, 'ORTHANC', '{"StudyInstanceUID": "
 SELECT screen.pacs_find('127.0.0.1', 104, 'ORTHANC', 'STUDY', '{}');
 RESET ROLE;
 REVOKE ALL ON FUNCTION screen.pacs_retrieve(text, int, text, jsonb, regclass, jsonb, text) FROM pacs_regress_user;
+
+-- Connections go only where a superuser allows (default: this host). Refused before any packet is sent.
+GRANT EXECUTE ON FUNCTION screen.pacs_echo(text, int, text, text, jsonb) TO pacs_regress_user;
+SET ROLE pacs_regress_user;
+SELECT screen.pacs_echo('192.0.2.1', 104, 'ORTHANC');
+SELECT screen.pacs_echo('10.1.2.3', 22, 'ORTHANC');
+SET pgscreen.pacs_allowed_destinations = '*';
+RESET ROLE;
+SET pgscreen.pacs_allowed_destinations = '10.0.0.0/8:104, pacs.invalid';
+SET ROLE pacs_regress_user;
+SELECT screen.pacs_echo('10.1.2.3', 22, 'ORTHANC');
+SELECT screen.pacs_echo('127.0.0.1', 104, 'ORTHANC');
+RESET ROLE;
+SET pgscreen.pacs_allowed_destinations = '10.0.0.0/33';
+SET pgscreen.pacs_allowed_destinations = '10.0.0.1:0';
+SET pgscreen.pacs_allowed_destinations = '/8';
+RESET pgscreen.pacs_allowed_destinations;
+REVOKE ALL ON FUNCTION screen.pacs_echo(text, int, text, text, jsonb) FROM pacs_regress_user;
 DROP ROLE pacs_regress_user;

@@ -226,8 +226,93 @@ GRANT regress_pgscreen_alice TO regress_pgscreen_nologin;
 SET ROLE regress_pgscreen_nologin;
 SELECT name, owner = 'regress_pgscreen_alice'::regrole AS alices FROM screen.models ORDER BY name;
 RESET ROLE;
-DELETE FROM screen.models WHERE owner = 'regress_pgscreen_alice'::regrole;
 REVOKE regress_pgscreen_alice FROM regress_pgscreen_nologin;
+
+---------------------------------------------------------------------------------------------------------
+-- Model names belong to their owner: another role's model of the same name is never picked up
+---------------------------------------------------------------------------------------------------------
+SELECT screen.set_operating_point('tiny', 'high_sensitivity', 0.25);
+-- An ordinary role makes its own "tiny" with a threshold no case reaches. Its versions are its own (1, not
+-- the next of the superuser's), and its operating point records who set it.
+SET ROLE regress_pgscreen_alice;
+SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.set_operating_point('tiny', 'high_sensitivity', 'Infinity');
+SELECT name, version, operating_points->'high_sensitivity'->>'set_by' AS set_by FROM screen.models WHERE name = 'tiny';
+SELECT screen.threshold('tiny', 'high_sensitivity') AS alices_threshold;
+-- Nor can it add a version to, or create under, a name of another owner.
+SELECT screen.create_model(session_user || '.tiny', '{}');
+SELECT screen.create_model('regress_pgscreen_nologin.tiny', '{}');
+SELECT screen.set_operating_point('regress_pgscreen_alice.tiny:9', 'x', 0.5);
+RESET ROLE;
+-- The superuser (who sees every role's models) still scores with its own model and threshold.
+SELECT screen.threshold('tiny', 'high_sensitivity') AS own_threshold;
+SELECT screen.predict('tiny', img) = screen.predict('tiny:1', img) AS own_model FROM photos WHERE id = 1;
+SELECT screen.threshold('regress_pgscreen_alice.tiny', 'high_sensitivity') AS qualified;
+SELECT screen.threshold('"regress_pgscreen_alice".tiny:1', 'high_sensitivity') AS quoted_owner;
+SELECT screen.threshold('nobody_at_all.tiny', 'high_sensitivity');
+-- A role that owns no "tiny" but sees two owners' gets an error, not a guess.
+CREATE ROLE regress_pgscreen_bob;
+SET ROLE regress_pgscreen_bob;
+SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalisation": "unit"}') > 0 AS created;
+RESET ROLE;
+GRANT regress_pgscreen_alice, regress_pgscreen_bob TO regress_pgscreen_nologin;
+SET ROLE regress_pgscreen_nologin;
+\set VERBOSITY default
+SELECT screen.threshold('tiny', 'high_sensitivity');
+\set VERBOSITY terse
+SELECT screen.threshold('regress_pgscreen_alice.tiny', 'high_sensitivity') AS qualified;
+RESET ROLE;
+REVOKE regress_pgscreen_bob FROM regress_pgscreen_nologin;
+DROP OWNED BY regress_pgscreen_bob;
+DROP ROLE regress_pgscreen_bob;
+-- A member of the owner's role sets points on its models in its own name.
+SET ROLE regress_pgscreen_nologin;
+SELECT screen.set_operating_point('regress_pgscreen_alice.tiny', 'by_member', 0.5);
+RESET ROLE;
+SELECT operating_points->'by_member'->>'set_by' AS set_by FROM screen.models
+WHERE owner = 'regress_pgscreen_alice'::regrole AND name = 'tiny';
+-- Model names cannot hold a dot: what comes before the last one names the owner.
+SELECT screen.create_model('a.b.c', '{}') AS dotted;
+SELECT screen.create_model('.tiny', '{}') AS no_owner;
+REVOKE regress_pgscreen_alice FROM regress_pgscreen_nologin;
+
+---------------------------------------------------------------------------------------------------------
+-- Users' queries are read-only: a data-modifying WITH or a writing function is refused
+---------------------------------------------------------------------------------------------------------
+CREATE TABLE written (n int);
+CREATE FUNCTION write_row() RETURNS boolean LANGUAGE sql VOLATILE AS 'INSERT INTO written VALUES (1) RETURNING true';
+SELECT * FROM screen.score('tiny', 'WITH w AS (INSERT INTO written VALUES (1) RETURNING 1) SELECT id, img FROM photos');
+SELECT * FROM screen.score('tiny', 'INSERT INTO written VALUES (1) RETURNING 1, ''\x00''::bytea');
+SELECT * FROM screen.score('tiny', 'SELECT id, img FROM photos WHERE write_row()');
+SELECT screen.train('m', 'WITH w AS (DELETE FROM written RETURNING 1) SELECT img, true FROM photos', 'SELECT img, true FROM photos');
+SELECT count(*) AS rows_written FROM written;
+-- The caller's own transaction is left as it was.
+BEGIN;
+SELECT count(*) AS scored FROM screen.score('tiny', 'SELECT id, img FROM photos', '{"progress": 0}');
+INSERT INTO written VALUES (2);
+SELECT current_setting('transaction_read_only') AS read_only;
+ROLLBACK;
+DROP FUNCTION write_row();
+DROP TABLE written;
+
+---------------------------------------------------------------------------------------------------------
+-- A role that owns models or jobs cannot be dropped; REASSIGN OWNED and DROP OWNED treat them as owned objects
+---------------------------------------------------------------------------------------------------------
+\set VERBOSITY default
+DROP ROLE regress_pgscreen_alice;
+\set VERBOSITY terse
+SELECT count(*) AS alices_models FROM screen.models WHERE owner = 'regress_pgscreen_alice'::regrole;
+REASSIGN OWNED BY regress_pgscreen_alice TO regress_pgscreen_nologin;
+SELECT name, version FROM screen.models WHERE owner = 'regress_pgscreen_nologin'::regrole ORDER BY name, version;
+SET ROLE regress_pgscreen_alice;
+SELECT screen.create_model('alices', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
+RESET ROLE;
+-- Reassigned versions follow the new owner's own: alices:1 (reassigned) and alices:2.
+REASSIGN OWNED BY regress_pgscreen_alice TO regress_pgscreen_nologin;
+SELECT name, version FROM screen.models WHERE owner = 'regress_pgscreen_nologin'::regrole ORDER BY name, version;
+DROP ROLE regress_pgscreen_nologin;
+DROP OWNED BY regress_pgscreen_nologin;
+SELECT count(*) AS left_behind FROM screen.models WHERE owner = 'regress_pgscreen_nologin'::regrole;
 REVOKE SELECT ON photos FROM regress_pgscreen_alice;
 DROP ROLE regress_pgscreen_alice;
 DROP ROLE regress_pgscreen_nologin;

@@ -8,6 +8,8 @@ use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IO::Socket::INET;
+use POSIX ();
 use JSON::PP;
 use PacsPeers;
 
@@ -43,9 +45,29 @@ my $closed = PostgreSQL::Test::Cluster::get_free_port();
 like(sql_error("SELECT screen.pacs_echo('127.0.0.1', $closed, 'ORTHANC')"),
 	qr/ERROR:  could not connect to the PACS: could not associate with ORTHANC at 127\.0\.0\.1:$closed: .*(refused|Refused)/,
 	'nobody listening: connection refused');
-like(sql_error("SELECT screen.pacs_echo('192.0.2.1', 104, 'ORTHANC', options => '{\"connect_timeout\": 1}')"),
+like(sql_error("SET pgscreen.pacs_allowed_destinations = '127.0.0.1, 192.0.2.0/24'; SELECT screen.pacs_echo('192.0.2.1', 104, 'ORTHANC', options => '{\"connect_timeout\": 1}')"),
 	qr/ERROR:  could not connect to the PACS: could not associate with ORTHANC at 192\.0\.2\.1:104/,
 	'an unreachable address fails within the connect timeout');
+# A service that is not a PACS: the error says so and does not quote what it answered.
+{
+	my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1, ReuseAddr => 1)
+	  or die "could not listen: $!";
+	my $other = $listener->sockport;
+	my $child = fork();
+	if ($child == 0)
+	{
+		my $peer = $listener->accept;
+		print $peer "SSH-2.0-OpenSSH_9.2 secret-banner\r\n";
+		sleep 2;
+		POSIX::_exit(0);	# not exit: the test framework's END blocks would stop the server
+
+	}
+	my $error = sql_error("SELECT screen.pacs_echo('127.0.0.1', $other, 'ORTHANC')");
+	waitpid($child, 0);
+	like($error, qr/could not connect to the PACS: could not associate with ORTHANC at 127\.0\.0\.1:$other: the peer's answer is not valid DICOM/,
+		'a peer that does not speak DICOM is named as such');
+	unlike($error, qr/SSH|secret|\b53\b|\b83\b/, 'and nothing it sent appears in the error');
+}
 like(sql_error("SELECT screen.pacs_echo($pacs, 'PGSCREEN', '{\"retries\": 3}')"),
 	qr/ERROR:  unknown option "retries" for pacs_echo\nHINT:  Valid options are: connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls\./,
 	'unknown options are listed');

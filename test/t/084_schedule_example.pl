@@ -38,13 +38,27 @@ is($node->safe_psql('postgres', "SELECT preprocess->>'method' FROM screen.models
 	'which preprocesses raw photographs itself');
 $node->safe_psql('postgres', q{SELECT screen.set_operating_point('dr', 'high_sensitivity', 0.5)});
 
+# An ordinary role plants a newer "dr" whose operating point refers nobody. The scheduled scoring, run by a
+# superuser who sees every role's models, must still use its own model and threshold.
+$node->safe_psql('postgres', q{
+	CREATE ROLE intruder LOGIN;
+	SET ROLE intruder;
+	SELECT screen.create_model('dr', '{"architecture": "small_cnn", "input_size": 32}');
+	SELECT screen.create_model('dr', '{"architecture": "small_cnn", "input_size": 32}');
+	SELECT screen.set_operating_point('dr', 'high_sensitivity', 'Infinity');
+});
+
 my $photos = $node->safe_psql('postgres', 'SELECT count(*) FROM screening.photos');
 $node->safe_psql('postgres', 'CALL screening.score_new()');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM screening.results'), $photos, 'every photograph is scored');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM screening.results r JOIN screening.photos p ON p.id = r.photo_id
-	WHERE r.model = 'dr:1' AND r.referable = (r.score >= 0.5) AND r.score = screen.predict('dr', p.img)}), $photos,
-	'with the newest model, its operating point, and the scores predict() gives');
+	WHERE r.model = current_user || '.dr:1' AND r.referable = (r.score >= 0.5)
+	  AND r.score = screen.predict('dr', p.img)}), $photos,
+	'with its own newest model, its operating point, and the scores predict() gives');
+is($node->safe_psql('postgres',
+		"SELECT string_agg(DISTINCT screen.threshold(model, 'high_sensitivity')::text, ',') FROM screening.results"),
+	'0.5', 'the threshold applied is the one stored with that model, not the intruder\'s');
 $node->safe_psql('postgres', q{
 	INSERT INTO screening.photos (id, img) SELECT 1000 + id, image FROM screen.synthetic_fundus_set(3, 32, 360)});
 $node->safe_psql('postgres', 'CALL screening.score_new()');
