@@ -54,6 +54,13 @@ PG_CPPFLAGS = $(if $(BUILD_CUDA),-DPGSCREEN_BUILT_WITH_CUDA) -MMD -MP
 SHLIB_LINK = $(KERNEL_LIBS) -ldl
 EXTRA_CLEAN = build $(CUDA_MODULE) extension/*.d extension/*/*.d
 
+# make installcheck: the pg_regress suite of test/sql (expected output in the top-level expected/) against an
+# installed server, reached as psql would reach it (PGHOST, PGPORT, PGUSER: a superuser). That server must
+# preload pgscreen, as test/regress.conf makes make check's servers do. PostgreSQL 15's pg_regress reads
+# <inputdir>/sql and <outputdir>/expected, hence the two directories.
+REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=. --load-extension=$(EXTENSION)
+
 # Debian's PGXS wants LLVM bitcode for every object when PostgreSQL was built with JIT; ours are plain.
 override with_llvm = no
 

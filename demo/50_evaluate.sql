@@ -26,7 +26,7 @@ FROM scores, LATERAL (SELECT * FROM screen.auc_ci((SELECT screen.roc(score, refe
 WHERE split = 'test' GROUP BY a.auc, a.lower, a.upper;
 
 -- ... and sensitivity and specificity at both points, with exact (Clopper-Pearson) 95 % CIs: the table
--- Gulshan et al. reported (DOMAIN.md §5), for a synthetic set.
+-- Gulshan et al. reported (docs/study.md, "Results to beat"), for a synthetic set.
 SELECT p.name AS operating_point,
        format('%s %% (%s-%s)', round(100 * c.sensitivity::numeric, 1), round(100 * c.sensitivity_lower::numeric, 1),
               round(100 * c.sensitivity_upper::numeric, 1)) AS sensitivity,

@@ -9,11 +9,14 @@ mkdir -p "$dir"
 cp -r test/t "$dir/t"
 # The demo SQL files that tests run, where the postgres user can read them (the clone may be private).
 cp -r demo "$dir/demo"
+# The pages whose SQL examples 090_doc_examples.pl runs.
+mkdir -p "$dir/docs-root"
+cp README.md "$dir/docs-root/" && cp -r docs "$dir/docs-root/docs"
 mkdir -p "$dir/tmp_check"
 give_to_postgres "$dir"
 perl_dir="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/perl"
 
-cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_DEMO="$dir/demo" \
+cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_DEMO="$dir/demo" PGSCREEN_DOCS="$dir/docs-root" \
 	PG_REGRESS="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/regress/pg_regress" \
 	PGSCREEN_PKGLIBDIR="$(dirname "$PGSCREEN_BINDIR")/lib" \
 	prove -I "$perl_dir" t/*.pl

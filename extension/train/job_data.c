@@ -114,7 +114,11 @@ pgscreen_job_load(JobRun *run, const char *query, const char *what, pgs_data_cac
 			if (input_null || label_null)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s row " INT64_FORMAT ": %s is NULL", what, row, input_null ? "input" : "label")));
+						 errmsg("%s row " INT64_FORMAT ": column \"%s\" (the %s) is null", what, row,
+								SPI_fname(desc, input_null ? 1 : 2), input_null ? "input" : "label"),
+						 errhint(input_null ? "Leave such rows out with WHERE ... IS NOT NULL; fundus_preprocess "
+								 "with ungradable => 'null' gives NULL for ungradable photographs." :
+								 "Leave rows without a label out of the query.")));
 			label01 = label_value(label, SPI_gettypeid(desc, 2), what, row);
 			bytes = DatumGetByteaPP(input);
 			pgs_error_clear(&err);

@@ -14,8 +14,9 @@ extern "C" {
 #endif
 
 /*
- * The three normalisations of DOMAIN.md §2, applied to x in [0, 1] (the image divided by 255, after any
- * augmentation). Mixing them up cost the replication dearly, so a model stores which one it was trained with.
+ * The three normalisations of docs/study.md ("Normalisation"), applied to x in [0, 1] (the image divided by
+ * 255, after any augmentation). Mixing them up cost the replication dearly, so a model stores which one it
+ * was trained with.
  *   unit:        x                              (x/255 of the 8-bit image)
  *   standardize: (x − mean) / max(std, 1/√N)    per image over all N = C·H·W values (TensorFlow's
  *                per_image_standardization; on x/255 rather than on 0–255, which differs only for images
@@ -67,8 +68,8 @@ typedef struct pgs_augment_params
 } pgs_augment_params;
 
 /*
- * The published replication's recipe (DOMAIN.md §2): flip, brightness ±0.125, saturation ×[0.5, 1.5],
- * hue ±0.2, contrast ×[0.5, 1.5], in a random order per image.
+ * The published replication's recipe (docs/study.md, "Augmentation"): flip, brightness ±0.125, saturation
+ * ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], in a random order per image.
  */
 void		pgs_augment_recipe_published(pgs_augment_recipe *recipe);
 

@@ -16,7 +16,7 @@ extern "C" {
 
 typedef enum pgs_fundus_method
 {
-	PGS_FUNDUS_VOETS2018 = 0,	/* the replication's steps (DOMAIN.md §1) */
+	PGS_FUNDUS_VOETS2018 = 0,	/* the replication's steps (docs/study.md, "Preprocessing") */
 	PGS_FUNDUS_GRAHAM			/* the same geometry, then Ben Graham's local-average subtraction */
 } pgs_fundus_method;
 

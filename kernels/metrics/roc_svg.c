@@ -96,6 +96,27 @@ emit_text(svg_writer *w, const char *text)
 	}
 }
 
+/* Characters as displayed: a character reference (&#8211;) or a UTF-8 sequence is one. */
+static size_t
+display_length(const char *text)
+{
+	size_t		n = 0;
+
+	for (const char *c = text; *c; c++)
+	{
+		if (c[0] == '&' && c[1] == '#')
+		{
+			const char *end = strchr(c, ';');
+
+			if (end)
+				c = end;
+		}
+		if (((unsigned char) *c & 0xc0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
 /* What the legend says about one curve, worked out before drawing so the legend can be sized. */
 typedef struct curve_facts
 {
@@ -187,9 +208,39 @@ draw_curve(svg_writer *w, const plot_frame *f, const pgs_roc_view *view, const c
 	return PGS_OK;
 }
 
+/*
+ * An operating point's label beside its mark, inside the picture: right of the mark where it fits, else left of
+ * it, else against the picture's edge, in a smaller font when even the whole width is too narrow. Widths are
+ * estimated at 0.62 em per character (DejaVu Sans, the first font asked for, averages about 0.6 em).
+ */
+static void
+draw_mark_label(svg_writer *w, double x, double y, const char *text, int picture_width, int picture_height)
+{
+	const double margin = 4,
+				gap = 9;
+	double		font_size = 11,
+				room = picture_width - 2 * margin,
+				text_w = 0.62 * font_size * (double) display_length(text),
+				tx;
+
+	if (text_w > room)
+	{
+		font_size *= room / text_w;
+		text_w = room;
+	}
+	if (x + gap + text_w <= picture_width - margin)
+		tx = x + gap;
+	else if (x - gap - text_w >= margin)
+		tx = x - gap - text_w;
+	else
+		tx = picture_width - margin - text_w;
+	y = fmin(y + 14, picture_height - margin);
+	emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.1f\">%s</text>\n", tx, y, font_size, text);
+}
+
 static pgs_status
 draw_marks(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *c, const pgs_roc_view *view,
-		   const char *colour, pgs_error *err)
+		   const char *colour, const pgs_roc_plot_options *o, pgs_error *err)
 {
 	for (int i = 0; i < c->nthresholds; i++)
 	{
@@ -198,6 +249,7 @@ draw_marks(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *c, cons
 					spec,
 					x,
 					y;
+		char		label[96];
 		pgs_status	st = pgs_roc_confusion(view, c->thresholds[i], &point, err);
 
 		if (st != PGS_OK)
@@ -208,8 +260,9 @@ draw_marks(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *c, cons
 		y = px_y(f, sens);
 		emit(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"white\" stroke=\"%s\" stroke-width=\"2\"/>\n",
 			 x, y, colour);
-		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">threshold %.4g: sensitivity %.1f%%, "
-			 "specificity %.1f%%</text>\n", x + 9, y + 14, c->thresholds[i], 100 * sens, 100 * spec);
+		snprintf(label, sizeof label, "threshold %.4g: sensitivity %.1f%%, specificity %.1f%%",
+				 c->thresholds[i], 100 * sens, 100 * spec);
+		draw_mark_label(w, x, y, label, o->width, o->height);
 	}
 	return PGS_OK;
 }
@@ -233,36 +286,19 @@ counts_line(char *out, size_t size, const curve_facts *facts)
 			 (long long) facts->view.negatives);
 }
 
-/* Characters as displayed: a character reference (&#8211;) or a UTF-8 sequence is one. */
-static size_t
-display_length(const char *text)
-{
-	size_t		n = 0;
-
-	for (const char *c = text; *c; c++)
-	{
-		if (c[0] == '&' && c[1] == '#')
-		{
-			const char *end = strchr(c, ';');
-
-			if (end)
-				c = end;
-		}
-		if (((unsigned char) *c & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
-/* The legend box in the lower right of the plot: per curve a swatch, its label and AUC, and its counts. */
+/*
+ * The legend box in the lower right of the plot: per curve a swatch, its label and AUC, and its counts. In a
+ * plot too small for it, everything in the box is scaled down so that its text stays inside the picture
+ * (widths estimated at 0.62 em per character, as for the operating points' labels).
+ */
 static void
 draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves, const curve_facts *facts,
 			int ncurves, double level)
 {
-	const double line_height = 16,
-				char_width = 6.6;
 	size_t		widest = 0;
-	double		box_w,
+	double		scale,
+				line_height,
+				box_w,
 				box_h,
 				bx,
 				by;
@@ -281,24 +317,26 @@ draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves
 		if (display_length(text) > widest)
 			widest = display_length(text);
 	}
-	box_w = 42 + char_width * (double) widest;
-	if (box_w > f->side - 16)
-		box_w = f->side - 16;
-	box_h = 12 + line_height * (1 + 2 * ncurves);
+	box_w = 42 + 0.62 * 12 * (double) widest;
+	box_h = 12 + 16 * (1 + 2 * ncurves);
+	scale = fmin(1.0, fmin((f->side - 16) / box_w, (f->side - 16) / box_h));
+	box_w *= scale;
+	box_h *= scale;
+	line_height = 16 * scale;
 	bx = f->x0 + f->side - box_w - 8;
 	by = f->y0 + f->side - box_h - 8;
 	emit(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" fill-opacity=\"0.92\" "
 		 "stroke=\"#bbb\"/>\n", bx, by, box_w, box_h);
-	emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">AUC (%g%% CI, DeLong)</text>\n",
-		 bx + 8, by + 18, 100 * level);
+	emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.1f\" font-weight=\"bold\">AUC (%g%% CI, DeLong)</text>\n",
+		 bx + 8 * scale, by + 18 * scale, 12 * scale, 100 * level);
 	for (int i = 0; i < ncurves; i++)
 	{
-		double		y = by + 18 + line_height * (1 + 2 * i);
+		double		y = by + (18 + 16 * (1 + 2 * i)) * scale;
 		const char *colour = palette[i % PALETTE_SIZE];
 
 		emit(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n",
-			 bx + 8, y - 4, bx + 26, y - 4, colour);
-		emit(w, "<text x=\"%.1f\" y=\"%.1f\">", bx + 32, y);
+			 bx + 8 * scale, y - 4 * scale, bx + 26 * scale, y - 4 * scale, colour);
+		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.1f\">", bx + 32 * scale, y, 12 * scale);
 		if (curves[i].label)
 		{
 			emit_text(w, curves[i].label);
@@ -307,8 +345,8 @@ draw_legend(svg_writer *w, const plot_frame *f, const pgs_roc_plot_curve *curves
 		legend_line(text, sizeof text, &facts[i]);
 		emit(w, "%s</text>\n", text);
 		counts_line(text, sizeof text, &facts[i]);
-		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">%s</text>\n", bx + 32,
-			 y + line_height - 2, text);
+		emit(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.1f\" fill=\"#555\">%s</text>\n", bx + 32 * scale,
+			 y + line_height - 2 * scale, 11 * scale, text);
 	}
 }
 
@@ -385,7 +423,7 @@ pgs_roc_svg(const pgs_roc_plot_curve *curves, int ncurves, const pgs_roc_plot_op
 			st = draw_curve(&w, &f, &facts[i].view, palette[i % PALETTE_SIZE], err);
 	for (int i = 0; i < ncurves && st == PGS_OK; i++)
 		if (!isnan(facts[i].auc))
-			st = draw_marks(&w, &f, &curves[i], &facts[i].view, palette[i % PALETTE_SIZE], err);
+			st = draw_marks(&w, &f, &curves[i], &facts[i].view, palette[i % PALETTE_SIZE], o, err);
 	if (st == PGS_OK)
 		draw_legend(&w, &f, curves, facts, ncurves, o->level);
 	emit(&w, "</svg>\n");

@@ -9,9 +9,10 @@ extern "C" {
 #endif
 
 /*
- * DOMAIN.md §3: evaluate validation AUC every epoch; an epoch becomes the best checkpoint only when it beats
- * the best so far by at least min_gain (0.01); training stops after `patience` (10) epochs in a row without
- * such a gain. The first evaluated epoch is always the first best. A plain struct, so a checkpoint stores it.
+ * docs/study.md, "Training recipe": evaluate validation AUC every epoch; an epoch becomes the best checkpoint
+ * only when it beats the best so far by at least min_gain (0.01); training stops after `patience` (10) epochs
+ * in a row without such a gain. The first evaluated epoch is always the first best. A plain struct, so a
+ * checkpoint stores it.
  */
 typedef struct pgs_early_stopping
 {

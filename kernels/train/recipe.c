@@ -88,11 +88,11 @@ pgs_recipe_optimizer_defaults(pgs_recipe *r, pgs_recipe_optimizer optimizer)
 }
 
 /*
- * DOMAIN.md §3. The published replication (Voets et al., PLOS ONE 2019): Inception-v3 at 299 px, RMSProp
- * with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published augmentation. The
- * thesis (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3, batch 64; its better variant
- * standardised each image. Both stopped early: a checkpoint must gain 0.01 validation AUC, patience 10, at
- * most 200 epochs.
+ * docs/study.md, "Training recipe". The published replication (Voets et al., PLOS ONE 2019): Inception-v3
+ * at 299 px, RMSProp with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published
+ * augmentation. The thesis (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3, batch 64; its
+ * better variant standardised each image. Both stopped early: a checkpoint must gain 0.01 validation AUC,
+ * patience 10, at most 200 epochs.
  */
 void
 pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)

@@ -59,7 +59,7 @@ typedef enum pgs_recipe_preset
 	PGS_PRESET_N
 } pgs_recipe_preset;
 
-/* Train-time augmentation on [0,1] data, in a random order per image (DOMAIN.md §2). */
+/* Train-time augmentation on [0,1] data, in a random order per image (docs/study.md, "Augmentation"). */
 typedef struct pgs_recipe_augmentation
 {
 	bool		enabled;

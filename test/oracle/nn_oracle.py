@@ -162,7 +162,7 @@ def torch_trajectory(build, dtype, x, head, target, kind, lr, steps):
 
 def check_first_step(label, ref_name, ours_logits, ours_losses, ours_grads, r32, truth, tol):
     """Training logits, loss and every parameter gradient of the first backward pass."""
-    # Logits and loss against the peer, PyTorch float32, as the issue states the bound.
+    # Logits and loss against the peer, PyTorch float32, within the bounds of tol.
     e, at, o, r = rel_err(ours_logits, r32[0])
     e64 = rel_err(ours_logits, truth[0])[0]
     check(e <= tol["logits"], f"{label}: training logits rel err {e:.2e} vs PyTorch (worst at {at}: {o:.7g} vs "

@@ -73,6 +73,14 @@ my ($nan) = as('alice', "SELECT screen.train('diverges', '$query', '$query', '"
 is($out, 'failed', 'a diverging job fails');
 like(job_field($node, $nan, "error_sqlstate || ': ' || error"),
 	qr/^22P01: training diverged: the loss is (NaN|infinite) in epoch \d+, batch \d+$/, 'saying that the loss diverged');
+# A NULL input (an ungradable photograph preprocessed with ungradable => 'null') fails the job naming the row.
+my $with_null = 'SELECT CASE WHEN row_number() OVER (ORDER BY id) = 17 THEN NULL ELSE img END AS img, grade >= 2 '
+  . 'FROM photos ORDER BY id';
+my ($null) = as('alice', "SELECT screen.train('has_null', '$with_null', '$query', '" . quick_options() . "')");
+($out) = as('alice', "SELECT screen.wait($null, '5 min')");
+is($out, 'failed', 'a job whose training query returns a NULL input fails');
+is(job_field($node, $null, "error_sqlstate || ': ' || error"),
+	'22004: training_query row 17: column "img" (the input) is null', 'naming the row and the column');
 # The data cache is bounded (pgscreen.job_cache_limit, here 1 MB for alice's jobs): larger data fail the job.
 $node->safe_psql('postgres', "ALTER ROLE alice SET pgscreen.job_cache_limit = '1MB'");
 my ($big) = as('alice', "SELECT screen.train('too_big', '$query', '$query', '" . quick_options() . "')");

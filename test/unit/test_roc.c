@@ -538,6 +538,125 @@ test_svg_is_escaped_ascii(void)
 	free(data);
 }
 
+/* An attribute's number in one element's opening tag, or fallback when the tag has none. */
+static double
+svg_attribute(const char *tag, const char *tag_end, const char *name, double fallback)
+{
+	char		key[40];
+	const char *at;
+
+	snprintf(key, sizeof key, " %s=\"", name);
+	at = strstr(tag, key);
+	return at && at < tag_end ? strtod(at + strlen(key), NULL) : fallback;
+}
+
+/*
+ * Every <text> element's extent, estimated independently of the drawing code at 0.6 em per character (a
+ * character reference counts as one) and from 0.8 em above to 0.2 em below the baseline, lies inside the
+ * width×height viewBox; rotated text (the y axis's title) is checked along its rotated extent.
+ */
+static void
+check_text_inside(const char *svg, int width, int height)
+{
+	int			texts = 0;
+
+	for (const char *tag = strstr(svg, "<text "); tag; tag = strstr(tag + 1, "<text "))
+	{
+		const char *tag_end = strchr(tag, '>');
+		const char *content_end = strstr(tag, "</text>");
+		const char *anchor = strstr(tag, "text-anchor=\"");
+		const char *rotate = strstr(tag, "rotate(-90)");
+		double		font = svg_attribute(tag, tag_end, "font-size", 12),
+					x = svg_attribute(tag, tag_end, "x", 0),
+					y = svg_attribute(tag, tag_end, "y", 0),
+					length = 0,
+					along_start,
+					left,
+					right,
+					top,
+					bottom;
+		int			chars = 0;
+
+		if (!tag_end || !content_end)
+		{
+			CHECKF(false, "unterminated <text> element");
+			return;
+		}
+		texts++;
+		for (const char *c = tag_end + 1; c < content_end; c++)
+		{
+			if (c[0] == '&' && c[1] == '#')
+				c = strchr(c, ';');
+			chars++;
+		}
+		length = 0.6 * font * chars;
+		along_start = !anchor || anchor > tag_end ? 0 :
+			strncmp(anchor + 13, "middle", 6) == 0 ? -length / 2 :
+			strncmp(anchor + 13, "end", 3) == 0 ? -length : 0;
+		if (rotate && rotate < tag_end)
+		{
+			const char *translate = strstr(tag, "translate(");
+
+			x = strtod(translate + 10, NULL);
+			y = strtod(strchr(translate + 10, ' '), NULL);
+			left = x - 0.8 * font;
+			right = x + 0.2 * font;
+			bottom = y - along_start;
+			top = bottom - length;
+		}
+		else
+		{
+			left = x + along_start;
+			right = left + length;
+			top = y - 0.8 * font;
+			bottom = y + 0.2 * font;
+		}
+		CHECKF(left >= 0 && right <= width && top >= 0 && bottom <= height,
+			   "text \"%.*s\" spans x %.1f..%.1f, y %.1f..%.1f outside 0 0 %d %d", (int) (content_end - tag_end - 1),
+			   tag_end + 1, left, right, top, bottom, width, height);
+	}
+	CHECK(texts >= 10);
+}
+
+/* Operating points anywhere on the curve keep their labels inside the picture, whatever its size. */
+static void
+test_svg_text_stays_inside(void)
+{
+	enum {N = 400};
+	double		scores[N];
+	bool		labels[N];
+	unsigned long long state = 17;
+	size_t		len,
+				svg_len;
+	uint8_t    *data;
+	/* from a point at the far right (everything positive) to one at the far left (nothing positive) */
+	double		marks[] = {0.0, 0.087, 0.3, 0.5, 0.8, 0.99, 2.0};
+	const int	sizes[][2] = {{560, 560}, {800, 400}, {360, 360}, {200, 200}, {4000, 4000}};
+	pgs_roc_plot_curve curve;
+	char	   *svg;
+
+	for (int i = 0; i < N; i++)
+	{
+		labels[i] = i % 5 == 0;
+		scores[i] = fmin(1.0, (double) (unit_random(&state) % 1000) / 1000 * (labels[i] ? 1.6 : 0.9) + 0.001);
+	}
+	data = build(scores, labels, N, &len);
+	curve = (pgs_roc_plot_curve) {data, len, "demo_dr", marks, (int) (sizeof marks / sizeof marks[0])};
+	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+	{
+		pgs_roc_plot_options o = {sizes[s][0], sizes[s][1], 0.95, "Test set"};
+
+		CHECK_OK(pgs_roc_svg(&curve, 1, &o, &pgs_malloc_allocator, &svg, &svg_len, &err), &err);
+		/* the axes' titles are wider than the smallest pictures; only the marks' labels must fit there */
+		if (o.width >= 360)
+			check_text_inside(svg, o.width, o.height);
+		else
+			check_text_inside(strstr(svg, "<circle"), o.width, o.height);
+		free(svg);
+	}
+	free(data);
+}
+
 int
 main(void)
 {
@@ -557,5 +676,6 @@ main(void)
 	RUN(test_bootstrap_is_seeded);
 	RUN(test_pairs_serialize_and_compare);
 	RUN(test_svg_is_escaped_ascii);
+	RUN(test_svg_text_stays_inside);
 	return unit_done();
 }
