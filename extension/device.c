@@ -194,6 +194,19 @@ pgscreen_device_ops(void)
 	return device == DEVICE_CPU ? pgs_cpu_ops() : open_gpu(device);
 }
 
+int
+pgscreen_gpu_count(void)
+{
+	int			n_gpus = cuda_probe();
+
+	if (n_gpus == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no GPU is usable"),
+				 errdetail("%s", cuda.unavailable_reason)));
+	return n_gpus;
+}
+
 /* Answering which device would be used must not cost a CUDA context (hundreds of MB of GPU memory). */
 Datum
 pgscreen_current_device(PG_FUNCTION_ARGS)

@@ -64,10 +64,10 @@ pgs_status	pgs_collective_sum_host(pgs_collective *c, double *values, size_t n, 
 pgs_status	pgs_collective_share_int(pgs_collective *c, int64_t *value, pgs_error *err);
 
 /*
- * Mark the group failed with a reason, so that every replica's next or current wait fails with it. The first
- * reason wins; pgs_collective_failure reads it (false while none).
+ * Mark the group failed with a status and a reason, so that every replica's next or current wait fails with
+ * them. The first failure wins; pgs_collective_failure reads it (false while none).
  */
-void		pgs_collective_abort(void *shared, int rank, const char *reason);
+void		pgs_collective_abort(void *shared, int rank, pgs_status code, const char *reason);
 bool		pgs_collective_failure(void *shared, int *rank, char *reason, size_t reason_size);
 
 #ifdef __cplusplus

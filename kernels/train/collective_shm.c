@@ -19,6 +19,7 @@ typedef struct shm_header
 	atomic_uint arrived;
 	atomic_uint generation;
 	atomic_int	failed;			/* 0, or 1 + the rank that failed first */
+	pgs_status	code;
 	char		reason[REASON_SIZE];
 	int64_t		shared_value;
 } shm_header;
@@ -59,7 +60,7 @@ pgs_collective_shm_init(void *shared, int replicas, size_t slot_bytes)
 }
 
 void
-pgs_collective_abort(void *shared, int rank, const char *reason)
+pgs_collective_abort(void *shared, int rank, pgs_status code, const char *reason)
 {
 	shm_header *h = shared;
 	int			none = 0;
@@ -67,6 +68,7 @@ pgs_collective_abort(void *shared, int rank, const char *reason)
 	/* The reason is written before the flag is published; only the first failure writes it. */
 	if (atomic_load(&h->failed) != 0)
 		return;
+	h->code = code;
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);
 	if (!atomic_compare_exchange_strong(&h->failed, &none, rank + 1))
 		return;
@@ -95,7 +97,7 @@ group_failed(shm_view *v, pgs_error *err)
 	char		reason[REASON_SIZE];
 
 	pgs_collective_failure(v->header, &rank, reason, sizeof(reason));
-	return pgs_fail(err, PGS_ERR_CANCELLED, "replica %d stopped: %s", rank, reason);
+	return pgs_fail(err, v->header->code, "replica %d stopped: %s", rank, reason);
 }
 
 static int64_t
@@ -140,7 +142,7 @@ pgs_collective_barrier(pgs_collective *c, pgs_error *err)
 		{
 			if (v->check && (st = v->check(v->check_arg, err)) != PGS_OK)
 			{
-				pgs_collective_abort(h, c->rank, err->message);
+				pgs_collective_abort(h, c->rank, st, err->message);
 				return st;
 			}
 			next_check = now_ns() + CHECK_INTERVAL_NS;

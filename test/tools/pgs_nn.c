@@ -466,7 +466,7 @@ replica_main(const options *o, void *shared, int rank, const float *images, cons
 	return 0;
 
 fail:
-	pgs_collective_abort(shared, rank, err.message);
+	pgs_collective_abort(shared, rank, err.code, err.message);
 	fprintf(stderr, "pgs_nn: replica %d: %s\n", rank, err.message);
 	return 1;
 }
@@ -524,7 +524,7 @@ command_replicas(const options *o)
 		if (pid < 0)
 		{
 			perror("pgs_nn: fork");
-			pgs_collective_abort(shared, 0, "fork failed");
+			pgs_collective_abort(shared, 0, PGS_ERR_INTERNAL, "fork failed");
 			failed++;
 			break;
 		}

@@ -144,17 +144,17 @@ abort_replica(void *shared, int rank, void *arg)
 	if (rank == 1)
 	{
 		usleep(20000);
-		pgs_collective_abort(shared, rank, "could not read image 7");
+		pgs_collective_abort(shared, rank, PGS_ERR_IO, "could not read image 7");
 		return 0;
 	}
 	st = c.average_floats(&c, data, 4, &err);
-	if (st != PGS_ERR_CANCELLED || strstr(err.message, "replica 1 stopped: could not read image 7") == NULL)
+	if (st != PGS_ERR_IO || strstr(err.message, "replica 1 stopped: could not read image 7") == NULL)
 	{
 		printf("# replica 0 got \"%s\"\n", err.message);
 		return 1;
 	}
 	/* Every later collective fails at once. */
-	return pgs_collective_barrier(&c, &err) == PGS_ERR_CANCELLED ? 0 : 1;
+	return pgs_collective_barrier(&c, &err) == PGS_ERR_IO ? 0 : 1;
 }
 
 static void
