@@ -269,7 +269,7 @@ helper_check(void *arg, pgs_error *err)
 	const ReplicaHeader *h = arg;
 
 	if (InterruptPending)
-		return pgs_fail(err, PGS_ERR_CANCELLED, "the replica was interrupted");
+		return pgs_fail(err, PGS_ERR_DEVICE, ProcDiePending ? "the replica was terminated" : "the replica was interrupted");
 	if (!PostmasterIsAlive())
 		return pgs_fail(err, PGS_ERR_DEVICE, "the server stopped");
 	if (kill(h->leader_pid, 0) != 0)

@@ -9,7 +9,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use TrainingCluster;
 
-my $node = training_cluster('data_parallel', "pgscreen.cpu_threads = 1\n");
+# restart_after_crash: a replica killed with SIGKILL makes the server restart its processes, as in production.
+my $node = training_cluster('data_parallel', "pgscreen.cpu_threads = 1\nrestart_after_crash = on\n");
 make_photos($node, 260, 17);
 my $query = 'SELECT img, grade >= 2 FROM photos ORDER BY id';
 
@@ -73,6 +74,17 @@ is(replicas_running(), 0, 'its replica has exited too');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgscreen training job'"),
 	0, 'and its worker');
 
+# A replica that fails (here: terminated) ends the step for all, and the job fails saying which and why.
+my $failing = train('failing', cpu_replicas => 2, max_epochs => 100);
+wait_for_job_state($node, $failing, "state = 'running' AND step >= 2", 'a job to fail trains');
+is($node->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pgscreen training replica'"), 't',
+	'its replica is terminated');
+is($node->safe_psql('postgres', "SELECT screen.wait($failing, '2 min')"), 'failed', 'the job fails');
+like(job_field($node, $failing, 'error'), qr/replica 1 stopped: the replica (was terminated|exited)/,
+	'with the reason: which replica stopped and why');
+is(replicas_running(), 0, 'no replica is left');
+
 # A server restart in the middle: the launcher resumes the job, replicas and all, from its checkpoint.
 my $restarted = train('restarted', cpu_replicas => 2, max_epochs => 4);
 wait_for_job_state($node, $restarted, "last_checkpoint_epoch >= 1 AND step >= 1", 'a checkpoint is written');
@@ -91,7 +103,12 @@ my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgscreen training replica'");
 like($pid, qr/^\d+$/, 'its replica runs');
 kill 'KILL', $pid;
-is($node->safe_psql('postgres', "SELECT screen.wait($killed, '10 min')"), 'succeeded', 'the job survives the killed replica');
+# The server is briefly in crash recovery: poll until it answers and the job has ended.
+ok($node->poll_query_until('postgres', "SELECT state IN ('succeeded', 'failed') FROM screen.jobs WHERE id = $killed"),
+	'the job ends after the killed replica');
+ok($node->log_contains(qr/"pgscreen training replica" \(PID $pid\) was terminated by signal 9/),
+	'the server saw the replica killed');
+is(job_field($node, $killed, 'state'), 'succeeded', 'the job survives the killed replica');
 is(job_field($node, $killed, 'resumes'), 1, 'resumed once');
 ok($node->log_contains(qr/pgscreen job $killed resumes after epoch \d+/), 'from its checkpoint');
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.models WHERE job_id = $killed"), 1, 'one model is stored');
