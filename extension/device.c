@@ -194,6 +194,14 @@ pgscreen_device_ops(void)
 	return device == DEVICE_CPU ? pgs_cpu_ops() : open_gpu(device);
 }
 
+const pgs_cuda_module *
+pgscreen_cuda_module(void)
+{
+	if (pgscreen_gpu_count() > 0 && cuda.module->abi < 2)
+		elog(ERROR, "the CUDA module is too old for NCCL");
+	return cuda.module;
+}
+
 int
 pgscreen_gpu_count(void)
 {

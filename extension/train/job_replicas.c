@@ -17,6 +17,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "../../kernels/device/cuda_module.h"
 #include "../../kernels/train/collective.h"
 #include "../../kernels/train/trainer.h"
 
@@ -25,6 +26,8 @@
 #define KEY_COLLECTIVE 2
 /* Gradients are reduced through staging slots of at most this size (larger models take several rounds). */
 #define MAX_SLOT_BYTES ((size_t) 16 << 20)
+/* On GPUs NCCL moves the data; the slots only carry host values (the loss). */
+#define GPU_SLOT_BYTES ((size_t) 4096)
 
 /* What every replica needs to build the same trainer; written by replica 0 before it starts the others. */
 typedef struct ReplicaHeader
@@ -45,6 +48,7 @@ typedef struct ReplicaHeader
 	char		data_path[MAXPGPATH];	/* the training cache, saved for the replicas */
 	bool		resume;			/* start from the checkpoint, as replica 0 does */
 	char		checkpoint_path[MAXPGPATH];
+	unsigned char nccl_id[PGS_NCCL_ID_BYTES];	/* GPUs: the NCCL group replica 0 made */
 } ReplicaHeader;
 
 struct JobReplicas
@@ -109,6 +113,30 @@ abort_on_detach(dsm_segment *segment, Datum arg)
 	pgs_collective_abort(shared, rank, PGS_ERR_DEVICE, rank == 0 ? "the job's worker exited" : "the replica exited");
 }
 
+/*
+ * Attach this replica to the group; GPUs then open their NCCL communicator, after a barrier so that every
+ * replica is known to be alive (ncclCommInitRank waits for all of them and cannot be interrupted).
+ */
+static void
+join_group(pgs_collective *group, ReplicaHeader *h, void *shared, int rank, const pgs_ops *ops,
+		   pgs_collective_check_fn check, void *check_arg)
+{
+	const pgs_cuda_module *module;
+	void	   *comm;
+	pgs_error	err;
+
+	pgs_error_clear(&err);
+	pgscreen_check(pgs_collective_shm_attach(group, shared, rank, ops, check, check_arg, &err), &err,
+				   "could not join the replicas");
+	if (!h->on_gpus)
+		return;
+	module = pgscreen_cuda_module();
+	replica_check(pgs_collective_barrier(group, &err), &err, "could not join the replicas");
+	pgscreen_check(module->nccl_open(ops, h->nccl_id, rank, h->replicas, &comm, &err), &err,
+				   "could not open NCCL between the replicas' GPUs");
+	pgscreen_check(pgs_collective_use_nccl(group, module, comm, &err), &err, "could not join the replicas");
+}
+
 static void
 start_helper(JobReplicas *jr, int rank)
 {
@@ -166,7 +194,7 @@ pgscreen_job_replicas_start(JobRun *run, bool resume, const char *checkpoint)
 	if (s->replicas <= 1)
 		return;
 	jr = MemoryContextAllocZero(TopMemoryContext, sizeof(JobReplicas));
-	slot = Min(pgs_trainer_parameter_count(run->trainer) * sizeof(float), MAX_SLOT_BYTES);
+	slot = s->on_gpus ? GPU_SLOT_BYTES : Min(pgs_trainer_parameter_count(run->trainer) * sizeof(float), MAX_SLOT_BYTES);
 	collective = pgs_collective_shm_size(s->replicas, slot);
 	shm_toc_initialize_estimator(&estimator);
 	shm_toc_estimate_chunk(&estimator, sizeof(ReplicaHeader));
@@ -205,12 +233,13 @@ pgscreen_job_replicas_start(JobRun *run, bool resume, const char *checkpoint)
 
 	pgscreen_job_report(run, psprintf("starting %d replicas", s->replicas));
 	pgs_error_clear(&err);
+	if (s->on_gpus)
+		pgscreen_check(pgscreen_cuda_module()->nccl_unique_id(h->nccl_id, &err), &err, "could not set up NCCL");
 	pgscreen_check(pgs_data_cache_save(&run->training, h->data_path, &err), &err,
 				   "could not share the training data with the replicas");
 	for (int r = 1; r < s->replicas; r++)
 		start_helper(jr, r);
-	pgscreen_check(pgs_collective_shm_attach(&jr->group, jr->shared, 0, pgscreen_device_ops(), leader_check, jr, &err),
-				   &err, "could not join the replicas");
+	join_group(&jr->group, h, jr->shared, 0, pgscreen_device_ops(), leader_check, jr);
 	replica_check(pgs_trainer_join(run->trainer, &jr->group, s->sync_batchnorm, &err), &err,
 				  "could not join the replicas");
 	replica_check(pgs_trainer_sync_replicas(run->trainer, &err), &err, "could not start the replicas");
@@ -278,7 +307,7 @@ helper_check(void *arg, pgs_error *err)
 }
 
 static void
-helper_train(const ReplicaHeader *h, void *shared, int rank)
+helper_train(ReplicaHeader *h, void *shared, int rank)
 {
 	pgs_data_cache training;
 	pgs_trainer *trainer = NULL;
@@ -303,8 +332,7 @@ helper_train(const ReplicaHeader *h, void *shared, int rank)
 	if (h->resume)
 		pgscreen_check(pgs_trainer_read_checkpoint(trainer, h->checkpoint_path, &progress, &err), &err,
 					   "could not resume from the checkpoint");
-	pgscreen_check(pgs_collective_shm_attach(&group, shared, rank, ops, helper_check, (void *) h, &err), &err,
-				   "could not join the replicas");
+	join_group(&group, h, shared, rank, ops, helper_check, h);
 	replica_check(pgs_trainer_join(trainer, &group, h->sync_batchnorm, &err), &err, "could not join the replicas");
 	replica_check(pgs_trainer_sync_replicas(trainer, &err), &err, "could not start");
 	for (;;)

@@ -53,6 +53,17 @@ void		pgs_collective_shm_init(void *shared, int replicas, size_t slot_bytes);
 pgs_status	pgs_collective_shm_attach(pgs_collective *c, void *shared, int rank, const pgs_ops *ops,
 									  pgs_collective_check_fn check, void *check_arg, pgs_error *err);
 void		pgs_collective_shm_detach(pgs_collective *c);
+/* Close the NCCL communicator of pgs_collective_use_nccl, if any (part of detach). */
+void		pgs_collective_nccl_close(pgs_collective *c);
+
+/*
+ * Move the data path of an attached shared-memory collective to NCCL (kernels/device/cuda_module.h): the
+ * replicas' GPUs exchange gradients directly, while barriers and host values stay in shared memory.
+ * comm comes from module->nccl_open with this replica's rank; pgs_collective_shm_detach closes it.
+ */
+struct pgs_cuda_module;
+pgs_status	pgs_collective_use_nccl(pgs_collective *c, const struct pgs_cuda_module *module, void *comm,
+									pgs_error *err);
 
 /* Wait until every replica arrives (the collectives' own synchronisation, also for callers). */
 pgs_status	pgs_collective_barrier(pgs_collective *c, pgs_error *err);

@@ -305,6 +305,7 @@ pgs_collective_shm_attach(pgs_collective *c, void *shared, int rank, const pgs_o
 void
 pgs_collective_shm_detach(pgs_collective *c)
 {
+	pgs_collective_nccl_close(c);
 	free(c->ctx);
 	c->ctx = NULL;
 }
