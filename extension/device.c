@@ -194,6 +194,27 @@ pgscreen_device_ops(void)
 	return device == DEVICE_CPU ? pgs_cpu_ops() : open_gpu(device);
 }
 
+const pgs_cuda_module *
+pgscreen_cuda_module(void)
+{
+	if (pgscreen_gpu_count() > 0 && cuda.module->abi < 2)
+		elog(ERROR, "the CUDA module is too old for NCCL");
+	return cuda.module;
+}
+
+int
+pgscreen_gpu_count(void)
+{
+	int			n_gpus = cuda_probe();
+
+	if (n_gpus == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no GPU is usable"),
+				 errdetail("%s", cuda.unavailable_reason)));
+	return n_gpus;
+}
+
 /* Answering which device would be used must not cost a CUDA context (hundreds of MB of GPU memory). */
 Datum
 pgscreen_current_device(PG_FUNCTION_ARGS)

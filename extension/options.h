@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "../kernels/train/recipe.h"
@@ -38,14 +39,31 @@ extern text *pgscreen_required_text(FunctionCallInfo fcinfo, int arg, const char
 extern Jsonb *pgscreen_options_or_empty(FunctionCallInfo fcinfo, int arg);
 
 /* Training recipes (extension/train/recipe_options.c). */
+#define PGSCREEN_MAX_REPLICAS 16
+
+/* Several devices for one job (extension/train/replica_options.c): data-parallel replicas. */
+typedef struct ReplicaSettings
+{
+	int			replicas;		/* 1: one device, the recipe's; 0: every GPU ("cuda:all"), counted at start */
+	bool		on_gpus;		/* "devices": GPUs, else "cpu_replicas": CPU replicas */
+	int			gpus[PGSCREEN_MAX_REPLICAS];	/* "devices": replica r runs on cuda:gpus[r] */
+	bool		sync_batchnorm; /* batch-norm statistics over the global batch */
+} ReplicaSettings;
+
 typedef struct ResolvedRecipe
 {
 	pgs_recipe	recipe;
 	int64		pretrained_model_id;	/* 0: none */
+	ReplicaSettings replicas;
 } ResolvedRecipe;
 
 /* options → recipe: preset first, then each option; defaults for the device (pgscreen.device) and seed. */
 extern void pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved);
+/* "devices", "cpu_replicas" and "sync_batchnorm" into resolved (after "device" and "batch_size" are read). */
+extern void pgscreen_replicas_from_options(OptionsReader *reader, ResolvedRecipe *resolved, bool device_given);
+/* The same keys appended to a recipe's JSON object text (nothing for one device). */
+extern void pgscreen_replicas_to_json(StringInfo buf, const ReplicaSettings *settings);
+
 /* The recipe as a JSON object text with every setting, which pgscreen_recipe_from_options reads back exactly. */
 extern char *pgscreen_recipe_to_json(const ResolvedRecipe *resolved);
 

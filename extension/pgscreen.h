@@ -80,6 +80,11 @@ extern void pgscreen_pacs_init(void);
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
 extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char **detail);
+/* The number of usable GPUs; errors, saying why, when there is none. */
+extern int	pgscreen_gpu_count(void);
+/* The loaded CUDA module, for what is not an op (NCCL); errors like pgscreen_gpu_count. */
+struct pgs_cuda_module;
+extern const struct pgs_cuda_module *pgscreen_cuda_module(void);
 
 /* DICOM (extension/dicom/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
 extern void pgscreen_dicom_init(void);

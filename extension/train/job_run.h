@@ -8,6 +8,8 @@
 #include "../../kernels/train/data_cache.h"
 #include "../../kernels/train/input.h"
 
+typedef struct JobReplicas JobReplicas;
+
 typedef struct JobRun
 {
 	JobIdentity identity;
@@ -21,6 +23,7 @@ typedef struct JobRun
 	pgs_data_cache validation;
 	struct pgs_trainer *trainer;
 	const char *device;			/* the device the job runs on: "cpu", "cuda:0" */
+	JobReplicas *replicas;		/* NULL on one device */
 
 	/* progress, written to screen.jobs by pgscreen_job_write_progress */
 	const char *phase;
@@ -59,6 +62,15 @@ extern int64 pgscreen_job_train(JobRun *run);
 
 /* After each batch: fail with 57014 if the job was cancelled, and write progress if it is due. */
 extern void pgscreen_job_batch_done(JobRun *run);
+
+/*
+ * Several devices for one job (extension/train/job_replicas.c): start the other replicas once the trainer
+ * holds its starting weights (resume: they read the checkpoint too), tell them each epoch (0: done), and
+ * stop them (on success after epoch 0 was sent; otherwise they are terminated within one batch).
+ */
+extern void pgscreen_job_replicas_start(JobRun *run, bool resume, const char *checkpoint);
+extern void pgscreen_job_replicas_epoch(JobRun *run, int epoch);
+extern void pgscreen_job_replicas_stop(JobRun *run);
 
 /* Free the job's memory and device resources (safe after an error; extension/train/job_training.c). */
 extern void pgscreen_job_release(JobRun *run);

@@ -181,12 +181,18 @@ train_epoch(JobRun *run, int epoch, pgs_epoch_record *record)
 
 	memset(record, 0, sizeof(*record));
 	pgs_error_clear(&err);
+	pgscreen_job_replicas_epoch(run, epoch);
 	pgscreen_check(pgs_trainer_begin_epoch(run->trainer, epoch, &err), &err, "could not start the epoch");
 	run->epoch = epoch;
 	run->step = 0;
 	do
 	{
-		pgscreen_check(pgs_trainer_train_step(run->trainer, &step, &err), &err, "could not train a batch");
+		pgs_status	st = pgs_trainer_train_step(run->trainer, &step, &err);
+
+		/* Replicas stop waiting for each other on an interrupt: a shutdown must end the worker, not fail the job. */
+		if (st != PGS_OK)
+			CHECK_FOR_INTERRUPTS();
+		pgscreen_check(st, &err, "could not train a batch");
 		if (!isfinite(step.loss))
 			ereport(ERROR,
 					(errcode(ERRCODE_FLOATING_POINT_EXCEPTION),
@@ -308,6 +314,7 @@ pgscreen_job_train(JobRun *run)
 	pgs_error	err;
 	char	   *checkpoint;
 	bool		stopped_early = false;
+	bool		resumed;
 	int			epoch;
 
 	prepare(run);
@@ -322,7 +329,8 @@ pgscreen_job_train(JobRun *run)
 		  &err, "could not set up training");
 	run->steps_per_epoch = pgs_trainer_steps_per_epoch(run->trainer);
 	pgs_early_stopping_init(&progress.early_stopping, r->min_auc_gain, r->patience);
-	if (run->resume && access(checkpoint, F_OK) == 0)
+	resumed = run->resume && access(checkpoint, F_OK) == 0;
+	if (resumed)
 	{
 		pgscreen_check(pgs_trainer_read_checkpoint(run->trainer, checkpoint, &progress, &err), &err,
 			  "could not resume from the checkpoint");
@@ -331,6 +339,8 @@ pgscreen_job_train(JobRun *run)
 	}
 	else
 		start_from_pretrained(run);
+	if (run->recipe.replicas.replicas != 1)
+		pgscreen_job_replicas_start(run, resumed, checkpoint);
 
 	run->phase = "training";
 	run->last_checkpoint_epoch = progress.epochs_done;
@@ -377,6 +387,7 @@ pgscreen_job_train(JobRun *run)
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	pgscreen_job_replicas_epoch(run, 0);
 	if (!progress.early_stopping.has_best)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -387,6 +398,7 @@ pgscreen_job_train(JobRun *run)
 void
 pgscreen_job_release(JobRun *run)
 {
+	pgscreen_job_replicas_stop(run);
 	pgs_trainer_free(run->trainer);
 	run->trainer = NULL;
 	pgs_data_cache_free(&run->training);

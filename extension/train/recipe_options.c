@@ -15,7 +15,7 @@ static const char *const training_keys[] = {
 	"recipe", "architecture", "input_size", "pretrained", "optimizer", "learning_rate", "momentum",
 	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "step_epochs", "gamma",
 	"clip_norm", "batch_size", "max_epochs", "min_auc_gain", "patience", "augmentation", "normalisation",
-	"preprocess", "seed", "device", "pretrained_model_id", NULL
+	"preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas", "sync_batchnorm", NULL
 };
 
 static const char *const augmentation_keys[] = {
@@ -103,6 +103,7 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	int			choice;
 	char	   *text;
 	int64		seed;
+	bool		device_given;
 	pgs_error	err;
 
 	pgs_recipe_init(r);
@@ -155,7 +156,7 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	}
 
 	text = pgscreen_device;
-	(void) options_get_string(&reader, "device", &text);
+	device_given = options_get_string(&reader, "device", &text);
 	{
 		char	   *detail = NULL;
 
@@ -166,6 +167,7 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 					 errdetail("%s", detail)));
 	}
 	strlcpy(r->device, text, sizeof(r->device));
+	pgscreen_replicas_from_options(&reader, resolved, device_given);
 
 	/* A recorded recipe names the exact model it started from; new options name it by name[:version]. */
 	if (options_get_string(&reader, "pretrained", &text))
@@ -250,6 +252,7 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 						 r->preprocess_diameter ? r->preprocess_diameter : r->input_size);
 	appendStringInfo(&buf, ", \"seed\": " UINT64_FORMAT, r->seed);
 	append_string(&buf, "device", r->device);
+	pgscreen_replicas_to_json(&buf, &resolved->replicas);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }

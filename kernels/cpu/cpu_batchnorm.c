@@ -208,3 +208,175 @@ pgs_cpu_bn_backward(void *ctx, const pgs_bn_desc *d, const float *x, const float
 	pgs_parallel_for(d->x.c, workers_for_size(&d->x), backward_channel, &job);
 	return PGS_OK;
 }
+
+/* ---- batch norm with statistics summed over replicas: the same arithmetic, split around the sums ---- */
+
+/* Arguments of the split loops; sums are double, as the accumulators above. */
+typedef struct bn_sums_job
+{
+	bn_job		base;
+	double	   *sums;
+	const double *total;
+	double		count;
+} bn_sums_job;
+
+static void
+sums_channel(void *arg, int c, int worker)
+{
+	const bn_sums_job *j = arg;
+	const pgs_shape4 *s = &j->base.d->x;
+	size_t		hw = (size_t) s->h * s->w;
+	double		sum = 0.0,
+				squares = 0.0;
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(j->base.x, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+		{
+			sum += in[i];
+			squares += (double) in[i] * in[i];
+		}
+	}
+	j->sums[c] = sum;
+	j->sums[s->c + c] = squares;
+}
+
+pgs_status
+pgs_cpu_bn_sums(void *ctx, const pgs_bn_desc *d, const float *x, double *sums, pgs_error *err)
+{
+	bn_sums_job job = {.base = {.d = d, .x = x}, .sums = sums};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), sums_channel, &job);
+	return PGS_OK;
+}
+
+static void
+forward_sums_channel(void *arg, int c, int worker)
+{
+	const bn_sums_job *j = arg;
+	const bn_job *b = &j->base;
+	const pgs_bn_desc *d = b->d;
+	double		mean = j->total[c] / j->count;
+	/* E[x²] − E[x]² in double over sums of floats; clamped, as rounding can take it below zero. */
+	double		var = j->total[d->x.c + c] / j->count - mean * mean;
+	double		invstd;
+	float		scale,
+				shift;
+
+	var = var > 0.0 ? var : 0.0;
+	invstd = 1.0 / sqrt(var + d->eps);
+	b->mean[c] = (float) mean;
+	b->invstd[c] = (float) invstd;
+	b->running_mean[c] = (float) (d->momentum * mean + (1.0 - d->momentum) * b->running_mean[c]);
+	b->running_var[c] = (float) (d->momentum * (j->count > 1 ? var * j->count / (j->count - 1) : var) +
+								 (1.0 - d->momentum) * b->running_var[c]);
+	scale = (float) (invstd * b->gamma[c]);
+	shift = (float) (b->beta[c] - mean * (double) scale);
+	affine_channel(&d->x, c, b->x, b->y, scale, shift);
+}
+
+pgs_status
+pgs_cpu_bn_forward_sums(void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma, const float *beta,
+						const double *sums, double count, float *y, float *running_mean, float *running_var,
+						float *save_mean, float *save_invstd, pgs_error *err)
+{
+	bn_sums_job job = {.base = {.d = d, .x = x, .gamma = gamma, .beta = beta, .y = y,
+	.running_mean = running_mean, .running_var = running_var, .mean = save_mean, .invstd = save_invstd},
+	.total = sums, .count = count};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	if (!(count >= 1.0))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "batch norm over %g elements", count);
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), forward_sums_channel, &job);
+	return PGS_OK;
+}
+
+static void
+backward_sums_channel(void *arg, int c, int worker)
+{
+	const bn_sums_job *j = arg;
+	const bn_job *b = &j->base;
+	const pgs_shape4 *s = &b->d->x;
+	size_t		hw = (size_t) s->h * s->w;
+	double		mean = b->mean[c],
+				sum = 0.0,
+				dot = 0.0;
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(b->x, s, n, c);
+		const float *g = plane(b->dy, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+		{
+			sum += g[i];
+			dot += (in[i] - mean) * g[i];
+		}
+	}
+	j->sums[c] = sum;
+	j->sums[s->c + c] = dot;
+	b->dgamma[c] += (float) (dot * b->invstd[c]);
+	b->dbeta[c] += (float) sum;
+}
+
+pgs_status
+pgs_cpu_bn_backward_sums(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy, const float *save_mean,
+						 const float *save_invstd, double *sums, float *dgamma, float *dbeta, pgs_error *err)
+{
+	bn_sums_job job = {.base = {.d = d, .x = x, .dy = dy, .mean = (float *) save_mean,
+	.invstd = (float *) save_invstd, .dgamma = dgamma, .dbeta = dbeta}, .sums = sums};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), backward_sums_channel, &job);
+	return PGS_OK;
+}
+
+static void
+backward_data_channel(void *arg, int c, int worker)
+{
+	const bn_sums_job *j = arg;
+	const bn_job *b = &j->base;
+	const pgs_shape4 *s = &b->d->x;
+	size_t		hw = (size_t) s->h * s->w;
+	double		invstd = b->invstd[c];
+	float		k = (float) (j->total[s->c + c] * invstd * invstd / j->count),
+				grad_mean = (float) (j->total[c] / j->count),
+				w = (float) (invstd * b->gamma[c]),
+				m = b->mean[c];
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(b->x, s, n, c);
+		const float *g = plane(b->dy, s, n, c);
+		float	   *out = (float *) plane(b->dx, s, n, c);
+
+		for (size_t i = 0; i < hw; i++)
+			out[i] += (g[i] - grad_mean - (in[i] - m) * k) * w;
+	}
+}
+
+pgs_status
+pgs_cpu_bn_backward_data(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy, const float *gamma,
+						 const float *save_mean, const float *save_invstd, const double *sums, double count,
+						 float *dx, pgs_error *err)
+{
+	bn_sums_job job = {.base = {.d = d, .x = x, .dy = dy, .gamma = gamma, .mean = (float *) save_mean,
+	.invstd = (float *) save_invstd, .dx = dx}, .total = sums, .count = count};
+	pgs_status	st;
+
+	if ((st = pgs_check_bn_desc(d, err)) != PGS_OK)
+		return st;
+	if (!(count >= 1.0))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "batch norm over %g elements", count);
+	pgs_parallel_for(d->x.c, workers_for_size(&d->x), backward_data_channel, &job);
+	return PGS_OK;
+}

@@ -94,6 +94,10 @@ static const pgs_ops cpu_ops = {
 	.softmax_ce = pgs_cpu_softmax_ce,
 	.optimizer_update = pgs_cpu_optimizer_update,
 	.prepare_input = pgs_cpu_prepare_input,
+	.bn_sums = pgs_cpu_bn_sums,
+	.bn_forward_sums = pgs_cpu_bn_forward_sums,
+	.bn_backward_sums = pgs_cpu_bn_backward_sums,
+	.bn_backward_data = pgs_cpu_bn_backward_data,
 };
 
 const pgs_ops *

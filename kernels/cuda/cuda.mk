@@ -39,7 +39,14 @@ CUDA_GENCODE = $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)
 	-gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS))
 NVCCFLAGS ?= -std=c++17 -O3 -g -lineinfo
 NVCC_HOST_FLAGS = -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Wno-unused-parameter
-CUDA_CPPFLAGS = -I$(CUDNN_HOME)/include -DPGS_CUDA_ARCH_LIST='"$(foreach a,$(CUDA_ARCHS),sm_$(a))"'
+# NCCL is loaded at run time; besides the loader's path (CUDA_HOME/lib64 is the module's rpath), the module
+# looks where a pip wheel (nvidia-nccl) of python3 keeps it.
+ifneq ($(BUILD_CUDA),)
+  NCCL_WHEEL_LIB := $(shell python3 -c 'import nvidia.nccl as m; print(m.__path__[0])' 2>/dev/null)
+  NCCL_FALLBACK := $(firstword $(wildcard $(NCCL_WHEEL_LIB)/lib/libnccl.so.2))
+endif
+CUDA_CPPFLAGS = -I$(CUDNN_HOME)/include -DPGS_CUDA_ARCH_LIST='"$(foreach a,$(CUDA_ARCHS),sm_$(a))"' \
+	$(if $(NCCL_FALLBACK),-DPGS_NCCL_LIBRARY_FALLBACK='"$(NCCL_FALLBACK)"')
 
 CUDA_SRCS := $(wildcard kernels/cuda/*.cu)
 # Host C files the module needs, compiled again with hidden visibility so they never clash with pgscreen.so.
@@ -47,7 +54,7 @@ CUDA_HOST_C_SRCS := kernels/common/status.c kernels/device/layer_shapes.c
 CUDA_OBJS := $(patsubst %.cu,build/cuda/%.o,$(CUDA_SRCS)) $(patsubst %.c,build/cuda/%.o,$(CUDA_HOST_C_SRCS))
 CUDA_LDLIBS = $(CUDNN_LIBFILE) -L$(CUDA_HOME)/lib64 -lcublas \
 	-Xlinker -rpath=$(CUDA_HOME)/lib64 $(if $(CUDNN_LIBDIR),-Xlinker -rpath=$(CUDNN_LIBDIR)) \
-	-Xlinker -Bsymbolic -Xlinker --no-undefined
+	-Xlinker -Bsymbolic -Xlinker --no-undefined -ldl
 
 $(CUDA_MODULE): $(CUDA_OBJS)
 	$(NVCC) -shared -o $@ $^ $(CUDA_LDLIBS)

@@ -141,5 +141,9 @@ pgs_cuda_device_init(pgs_cuda_device *dev, int ordinal, pgs_error *err)
 	dev->ops.sigmoid_bce = pgs_gpu_sigmoid_bce;
 	dev->ops.softmax_ce = pgs_gpu_softmax_ce;
 	dev->ops.optimizer_update = pgs_gpu_optimizer_update;
+	dev->ops.bn_sums = pgs_gpu_bn_sums;
+	dev->ops.bn_forward_sums = pgs_gpu_bn_forward_sums;
+	dev->ops.bn_backward_sums = pgs_gpu_bn_backward_sums;
+	dev->ops.bn_backward_data = pgs_gpu_bn_backward_data;
 	return PGS_OK;
 }

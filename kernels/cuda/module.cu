@@ -5,6 +5,7 @@
 #include "../device/cuda_module.h"
 #include "cuda_check.h"
 #include "cuda_device.h"
+#include "nccl_module.h"
 
 #define PGS_MAX_GPUS 64
 
@@ -131,6 +132,11 @@ static const pgs_cuda_module the_module = {
 	module_versions,
 	module_probe,
 	module_open_device,
+	pgs_nccl_unique_id,
+	pgs_nccl_open,
+	pgs_nccl_all_reduce,
+	pgs_nccl_broadcast,
+	pgs_nccl_close,
 };
 
 extern "C" __attribute__((visibility("default"))) const pgs_cuda_module *

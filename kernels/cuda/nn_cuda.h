@@ -110,6 +110,17 @@ pgs_status	pgs_gpu_bn_forward_infer(void *ctx, const pgs_bn_desc *d, const float
 pgs_status	pgs_gpu_bn_backward(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy,
 								const float *gamma, const float *save_mean, const float *save_invstd, float *dx,
 								float *dgamma, float *dbeta, pgs_error *err);
+pgs_status	pgs_gpu_bn_sums(void *ctx, const pgs_bn_desc *d, const float *x, double *sums, pgs_error *err);
+pgs_status	pgs_gpu_bn_forward_sums(void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma,
+									const float *beta, const double *sums, double count, float *y,
+									float *running_mean, float *running_var, float *save_mean,
+									float *save_invstd, pgs_error *err);
+pgs_status	pgs_gpu_bn_backward_sums(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy,
+									 const float *save_mean, const float *save_invstd, double *sums,
+									 float *dgamma, float *dbeta, pgs_error *err);
+pgs_status	pgs_gpu_bn_backward_data(void *ctx, const pgs_bn_desc *d, const float *x, const float *dy,
+									 const float *gamma, const float *save_mean, const float *save_invstd,
+									 const double *sums, double count, float *dx, pgs_error *err);
 pgs_status	pgs_gpu_relu_forward(void *ctx, size_t n, const float *x, float *y, pgs_error *err);
 pgs_status	pgs_gpu_relu_backward(void *ctx, size_t n, const float *y, const float *dy, float *dx,
 								  pgs_error *err);

@@ -138,7 +138,7 @@ typedef struct pgs_device_options
  * collects its gradient from each; the caller zeroes gradient buffers first. A NULL input gradient means
  * "not needed" (the network's input).
  */
-#define PGS_OPS_VERSION 3
+#define PGS_OPS_VERSION 4
 
 struct pgs_augment_params;		/* kernels/device/augment.h */
 
@@ -260,6 +260,30 @@ typedef struct pgs_ops
 	pgs_status	(*prepare_input) (void *ctx, int n, int height, int width, int channels,
 								  const unsigned char *images, const struct pgs_augment_params *params,
 								  int normalization, float *out, pgs_error *err);
+
+	/* ---- version 4: batch norm whose statistics span several replicas' batches (kernels/train/replica.h) ---- */
+
+	/*
+	 * The split of bn_forward_train and bn_backward around a sum over replicas: each replica computes its
+	 * per-channel sums, the sums are added across replicas, and each replica finishes with the totals over
+	 * `count` elements per channel (N·H·W summed over replicas). sums is device memory, 2·C doubles.
+	 * bn_sums: sums[c] = Σ x, sums[C + c] = Σ x² of channel c.
+	 * bn_forward_sums: bn_forward_train with the mean and biased variance of the summed statistics.
+	 * bn_backward_sums: sums[c] = Σ dy, sums[C + c] = Σ dy·(x − mean); dgamma += Σ dy·x̂, dbeta += Σ dy (this
+	 * replica's share, summed over replicas with the other parameter gradients).
+	 * bn_backward_data: dx += gamma·invstd·(dy − sums[c]/count − (x − mean)·invstd²·sums[C + c]/count).
+	 */
+	pgs_status	(*bn_sums) (void *ctx, const pgs_bn_desc *d, const float *x, double *sums, pgs_error *err);
+	pgs_status	(*bn_forward_sums) (void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma,
+									const float *beta, const double *sums, double count, float *y,
+									float *running_mean, float *running_var, float *save_mean, float *save_invstd,
+									pgs_error *err);
+	pgs_status	(*bn_backward_sums) (void *ctx, const pgs_bn_desc *d, const float *x, const float *dy,
+									 const float *save_mean, const float *save_invstd, double *sums, float *dgamma,
+									 float *dbeta, pgs_error *err);
+	pgs_status	(*bn_backward_data) (void *ctx, const pgs_bn_desc *d, const float *x, const float *dy,
+									 const float *gamma, const float *save_mean, const float *save_invstd,
+									 const double *sums, double count, float *dx, pgs_error *err);
 } pgs_ops;
 
 /* The CPU device, always available: the readable reference every other device is checked against. */

@@ -142,6 +142,18 @@ pgs_status	pgs_net_backward(pgs_net *net, const float *targets, const int32_t *l
 							 pgs_net_loss *loss, pgs_error *err);
 pgs_status	pgs_net_zero_grads(pgs_net *net, pgs_error *err);
 
+/*
+ * Data parallelism (kernels/train/replica.h). With a batch-norm sum set, training batch norm takes its
+ * statistics over every replica's batch, as PyTorch's SyncBatchNorm: each layer calls sum(arg, sums, 2·C)
+ * on its per-channel sums (device memory), which must add them across the `replicas` replicas in step, and
+ * then normalises with the totals; backward sums its two per-channel terms the same way. NULL restores
+ * per-replica statistics. The dropout stream (0 by default, and in model files) gives each replica its own
+ * dropout masks.
+ */
+typedef pgs_status (*pgs_net_sum_fn) (void *arg, double *sums, size_t n, pgs_error *err);
+pgs_status	pgs_net_set_batch_norm_sum(pgs_net *net, pgs_net_sum_fn sum, void *arg, int replicas, pgs_error *err);
+void		pgs_net_set_dropout_stream(pgs_net *net, uint64_t stream);
+
 /* Bytes of device memory the current plan holds (activations, gradients, workspace), for reports. */
 size_t		pgs_net_planned_bytes(const pgs_net *net);
 

@@ -480,6 +480,7 @@ pgs_net_free(pgs_net *net)
 	net->ops->free(net->ops->ctx, net->grads);
 	net->ops->free(net->ops->ctx, net->buffers);
 	net->ops->free(net->ops->ctx, net->bn_stats);
+	net->ops->free(net->ops->ctx, net->bn_sums);
 	free(net->nodes);
 	free(net->tensors);
 	free(net);

@@ -81,6 +81,11 @@ struct pgs_net
 	uint64_t	dropout_seed;
 	int64_t		train_steps;	/* training forwards so far: advances the dropout masks */
 	bool		backward_ready; /* a training forward ran and its backward has not (backward reuses memory) */
+	uint64_t	dropout_stream; /* 0, or a replica's own stream of dropout masks */
+	pgs_net_sum_fn bn_sum;		/* batch-norm statistics over replicas: the sum across them, or NULL */
+	void	   *bn_sum_arg;
+	int			bn_replicas;
+	double	   *bn_sums;		/* device: 2 × the widest batch-norm layer's channels */
 	pgs_net_plan plan;
 };
 
@@ -92,6 +97,14 @@ pgs_node_active(const pgs_net *net, const pgs_node *node, pgs_net_mode mode)
 }
 
 const pgs_layer_spec *pgs_arch_spec(pgs_arch arch);
+
+/* net_replicas.c: the seed of a dropout layer's mask in training step `step` */
+uint64_t	pgs_net_dropout_seed(const pgs_net *net, int64_t step, int node);
+/* Batch norm with statistics summed across replicas (training forward and backward of one layer). */
+pgs_status	pgs_net_bn_forward_replicas(pgs_net *net, const pgs_node *node, const pgs_bn_desc *d, const float *x,
+										float *y, pgs_error *err);
+pgs_status	pgs_net_bn_backward_replicas(pgs_net *net, const pgs_node *node, const pgs_bn_desc *d, const float *x,
+										 const float *dy, float *dx, pgs_error *err);
 
 /* net_plan.c */
 pgs_status	pgs_net_plan_for(pgs_net *net, int batch, pgs_net_mode mode, pgs_error *err);

@@ -38,6 +38,8 @@ forward_node(pgs_net *net, int i, bool train, pgs_error *err)
 				float	   *rv = net->buffers + net->tensors[node->running_var].offset;
 
 				d.x.n = batch;
+				if (train && net->bn_sum != NULL)
+					return pgs_net_bn_forward_replicas(net, node, &d, x, y, err);
 				if (train)
 					return ops->bn_forward_train(ctx, &d, x, gamma, beta, y, rm, rv, net->bn_stats + node->bn_stats,
 												 net->bn_stats + node->bn_stats + node->out.c, err);
@@ -68,7 +70,7 @@ forward_node(pgs_net *net, int i, bool train, pgs_error *err)
 		case PGS_NODE_DROPOUT:
 			if (train && net->config.dropout > 0.0f)
 				return ops->dropout_forward(ctx, numel, net->config.dropout,
-											pgs_mix64(net->dropout_seed + (uint64_t) net->train_steps * 1000003u + i),
+											pgs_net_dropout_seed(net, net->train_steps, i),
 											x, y, err);
 			return ops->copy(ctx, y, x, numel * sizeof(float), err);
 		case PGS_NODE_FC:
@@ -212,6 +214,8 @@ backward_node(pgs_net *net, int i, pgs_error *err)
 							b = net->tensors[node->bias].offset;
 
 				d.x.n = batch;
+				if (net->bn_sum != NULL)
+					return pgs_net_bn_backward_replicas(net, node, &d, x, dy, dx, err);
 				return ops->bn_backward(ctx, &d, x, dy, net->params + g, net->bn_stats + node->bn_stats,
 										net->bn_stats + node->bn_stats + node->out.c, dx, net->grads + g,
 										net->grads + b, err);
@@ -241,7 +245,7 @@ backward_node(pgs_net *net, int i, pgs_error *err)
 		case PGS_NODE_DROPOUT:
 			if (net->config.dropout > 0.0f)
 				return ops->dropout_backward(ctx, numel, net->config.dropout,
-											 pgs_mix64(net->dropout_seed + (uint64_t) (net->train_steps - 1) * 1000003u + i),
+											 pgs_net_dropout_seed(net, net->train_steps - 1, i),
 											 dy, dx, err);
 			return ops->axpy(ctx, numel, 1.0f, dy, dx, err);
 		case PGS_NODE_FC:

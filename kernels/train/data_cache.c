@@ -163,3 +163,81 @@ pgs_data_cache_free(pgs_data_cache *cache)
 	cache->fd = -1;
 	cache->count = 0;
 }
+
+static pgs_status
+write_all(int fd, const void *data, size_t len, pgs_error *err)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = write(fd, (const char *) data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pgs_fail(err, PGS_ERR_IO, "could not write the shared data file: %s",
+							n < 0 ? strerror(errno) : "no space written");
+		done += (size_t) n;
+	}
+	return PGS_OK;
+}
+
+pgs_status
+pgs_data_cache_save(const pgs_data_cache *cache, const char *path, pgs_error *err)
+{
+	uint8_t    *record = malloc(cache->record_bytes);
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pgs_status	st = PGS_OK;
+
+	if (fd < 0 || record == NULL)
+	{
+		st = fd < 0 ? pgs_fail(err, PGS_ERR_IO, "could not create \"%s\": %s", path, strerror(errno)) :
+			pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory");
+		goto done;
+	}
+	for (int64_t i = 0; i < cache->count && st == PGS_OK; i++)
+		if ((st = pgs_data_cache_read(cache, i, record, err)) == PGS_OK)
+			st = write_all(fd, record, cache->record_bytes, err);
+	if (st == PGS_OK)
+		st = write_all(fd, cache->labels, (size_t) cache->count, err);
+done:
+	if (fd >= 0 && close(fd) != 0 && st == PGS_OK)
+		st = pgs_fail(err, PGS_ERR_IO, "could not write \"%s\": %s", path, strerror(errno));
+	free(record);
+	return st;
+}
+
+pgs_status
+pgs_data_cache_open_saved(pgs_data_cache *cache, int height, int width, int channels, int64_t count,
+						  const char *path, pgs_error *err)
+{
+	size_t		done = 0;
+	off_t		labels_at;
+	pgs_status	st;
+
+	if ((st = pgs_data_cache_init(cache, height, width, channels, 0, SIZE_MAX, path, err)) != PGS_OK)
+		return st;
+	cache->fd = open(path, O_RDONLY);
+	cache->labels = malloc(count > 0 ? (size_t) count : 1);
+	if (cache->fd < 0 || cache->labels == NULL)
+		return cache->fd < 0 ? pgs_fail(err, PGS_ERR_IO, "could not open \"%s\": %s", path, strerror(errno)) :
+			pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory");
+	labels_at = (off_t) count * (off_t) cache->record_bytes;
+	while (done < (size_t) count)
+	{
+		ssize_t		n = pread(cache->fd, cache->labels + done, (size_t) count - done, labels_at + (off_t) done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pgs_fail(err, PGS_ERR_IO, "could not read \"%s\": %s", path,
+							n < 0 ? strerror(errno) : "unexpected end of file");
+		done += (size_t) n;
+	}
+	cache->labels_capacity = count;
+	cache->count = count;
+	for (int64_t i = 0; i < count; i++)
+		cache->positives += cache->labels[i];
+	return PGS_OK;
+}

@@ -56,6 +56,14 @@ pgs_data_cache_label(const pgs_data_cache *cache, int64_t i)
 size_t		pgs_data_cache_memory_bytes(const pgs_data_cache *cache);
 size_t		pgs_data_cache_file_bytes(const pgs_data_cache *cache);
 
+/*
+ * Sharing a cache with other processes (a job's replicas): save writes every record, then every label, to
+ * path; open_saved gives a read-only cache of `count` records over such a file (labels in memory).
+ */
+pgs_status	pgs_data_cache_save(const pgs_data_cache *cache, const char *path, pgs_error *err);
+pgs_status	pgs_data_cache_open_saved(pgs_data_cache *cache, int height, int width, int channels, int64_t count,
+									  const char *path, pgs_error *err);
+
 void		pgs_data_cache_free(pgs_data_cache *cache);
 
 #ifdef __cplusplus

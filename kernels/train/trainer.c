@@ -16,6 +16,7 @@
 #include "../metrics/roc.h"
 #include "../nn/optimizer.h"
 #include "device_batch.h"
+#include "replica.h"
 #include "engine_names.h"
 #include "../nn/model_file.h"
 #include "stored_model.h"
@@ -46,6 +47,8 @@ struct pgs_trainer
 	pgs_device_batch batch;		/* the batch on the device, augmented and normalised there */
 	float	   *targets;
 	float	   *logits;
+	pgs_collective *group;		/* NULL when training alone */
+	bool		sync_batch_norm;
 };
 
 static void
@@ -192,6 +195,23 @@ pgs_trainer_parameter_count(const pgs_trainer *t)
 	return pgs_net_param_count(t->net);
 }
 
+pgs_status
+pgs_trainer_join(pgs_trainer *t, pgs_collective *group, bool sync_batch_norm, pgs_error *err)
+{
+	if (t->batch_size % group->size != 0)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "the batch of %d images does not split evenly over %d replicas",
+						t->batch_size, group->size);
+	t->group = group;
+	t->sync_batch_norm = sync_batch_norm;
+	return pgs_replica_join(t->net, group, sync_batch_norm, err);
+}
+
+pgs_status
+pgs_trainer_sync_replicas(pgs_trainer *t, pgs_error *err)
+{
+	return t->group ? pgs_replica_broadcast_state(t->net, t->optimizer, t->group, err) : PGS_OK;
+}
+
 /* Fisher–Yates from the seed and the epoch alone, so a resumed run shuffles as the uninterrupted one. */
 pgs_status
 pgs_trainer_begin_epoch(pgs_trainer *t, int epoch, pgs_error *err)
@@ -245,13 +265,16 @@ pgs_trainer_train_step(pgs_trainer *t, pgs_train_step *step, pgs_error *err)
 {
 	pgs_net_loss loss;
 	pgs_status	st;
-	int			n = t->batch_size;
+	int			first = 0,
+				n = t->batch_size;
 
 	memset(step, 0, sizeof(*step));
 	if (t->epoch == 0 || t->next_step >= t->steps_per_epoch)
 		return pgs_fail(err, PGS_ERR_INTERNAL, "no batch left in this epoch");
-	if ((st = assemble(t, t->training, t->order, (int64_t) t->next_step * n, n, t->augment.flip ||
-					   t->recipe.augmentation.enabled, err)) != PGS_OK)
+	if (t->group)
+		pgs_replica_shard(t->batch_size, t->group->rank, t->group->size, &first, &n);
+	if ((st = assemble(t, t->training, t->order, (int64_t) t->next_step * t->batch_size + first, n,
+					   t->augment.flip || t->recipe.augmentation.enabled, err)) != PGS_OK)
 		return st;
 	step->learning_rate = pgs_lr_at(pgs_optimizer_get_config(t->optimizer), pgs_optimizer_steps(t->optimizer));
 	if ((st = pgs_net_zero_grads(t->net, err)) != PGS_OK ||
@@ -259,7 +282,11 @@ pgs_trainer_train_step(pgs_trainer *t, pgs_train_step *step, pgs_error *err)
 		(st = pgs_net_backward(t->net, t->targets, NULL, 0.4f, &loss, err)) != PGS_OK)
 		return st;
 	step->loss = loss.loss;
-	step->images = n;
+	/* After backward, before the optimiser step: the replicas' gradients and losses become their means. */
+	if (t->group && ((st = pgs_replica_average_gradients(t->net, t->group, err)) != PGS_OK ||
+					 (st = pgs_replica_average_loss(t->group, &step->loss, err)) != PGS_OK))
+		return st;
+	step->images = t->batch_size;
 	t->next_step++;
 	step->epoch_done = t->next_step == t->steps_per_epoch;
 	/* A diverged batch is reported before it can poison the weights; the caller fails the job. */
@@ -490,6 +517,8 @@ pgs_trainer_read_checkpoint(pgs_trainer *t, const char *path, pgs_trainer_progre
 		t->net = net;
 		net = NULL;
 	}
+	if (t->group && (st = pgs_replica_join(t->net, t->group, t->sync_batch_norm, err)) != PGS_OK)
+		goto done;
 	progress->last_epoch = last;
 	progress->last_epoch.improved = es->has_best && (int) best_epoch == (int) epochs;
 	progress->epochs_done = (int) epochs;

@@ -33,13 +33,25 @@ void		pgs_trainer_free(pgs_trainer *trainer);
 int			pgs_trainer_steps_per_epoch(const pgs_trainer *trainer);
 size_t		pgs_trainer_parameter_count(const pgs_trainer *trainer);
 
+/*
+ * Train as one replica of a data-parallel group (kernels/train/replica.h): each train_step then computes
+ * this replica's shard of the batch and averages gradients and loss with the other replicas, which must
+ * call the same steps. The recipe's batch size is the global batch and must be a multiple of the group's
+ * size. Call pgs_trainer_sync_replicas once the starting weights are in place (after a pretrained model or
+ * a checkpoint was loaded): every replica then starts from replica 0's state.
+ */
+struct pgs_collective;
+pgs_status	pgs_trainer_join(pgs_trainer *trainer, struct pgs_collective *group, bool sync_batch_norm,
+							 pgs_error *err);
+pgs_status	pgs_trainer_sync_replicas(pgs_trainer *trainer, pgs_error *err);
+
 /* Shuffle for epoch (1-based) and set its learning rate; the next train_step takes its first batch. */
 pgs_status	pgs_trainer_begin_epoch(pgs_trainer *trainer, int epoch, pgs_error *err);
 
 typedef struct pgs_train_step
 {
 	double		loss;			/* mean loss of the batch; NaN or infinite when training diverged */
-	int			images;
+	int			images;			/* of the global batch, over all replicas */
 	double		learning_rate;
 	bool		epoch_done;		/* this was the epoch's last batch */
 } pgs_train_step;

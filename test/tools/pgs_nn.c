@@ -1,4 +1,5 @@
-/* Command-line face of the network engine for the oracles: run a batch, train a few steps, export weights. */
+/* Command-line face of the network engine for the oracles: run a batch, train a few steps (alone or as
+ * data-parallel replicas in processes sharing memory), export weights. */
 #include "../../kernels/device/cuda_module.h"
 #include "../../kernels/device/ops.h"
 #include "../../kernels/image/npy.h"
@@ -7,6 +8,7 @@
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/npz.h"
 #include "../../kernels/nn/optimizer.h"
+#include "../../kernels/train/replica.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,12 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char *usage =
 	"usage: pgs_nn run    [network options] --weights W.npz --images X.npy [--targets T.npy | --labels L.npy]\n"
 	"                     [--mode train|infer] [--steps K] [optimizer options] --out DIR\n"
 	"       pgs_nn export [network options] --seed S --out W.npz\n"
+	"       pgs_nn replicas [network options] [optimizer options] --weights W.npz --images X.npy --targets T.npy\n"
+	"                     --batch B --steps K --replicas N [--sync-bn] --out DIR\n"
 	"network options: --arch inception_v3|small_cnn --head sigmoid|softmax --outputs K --aux\n"
 	"                 --size H W --dropout P --device cpu|cuda --threads N --gemm auto|plain|openblas\n"
 	"optimizer options: --optimizer sgd|rmsprop|adam --lr X --momentum X --[no-]nesterov --rho X --eps X\n"
@@ -116,6 +123,9 @@ typedef struct options
 	pgs_net_mode mode;
 	int			steps;
 	uint64_t	seed;
+	int			batch;
+	int			replicas;
+	bool		sync_bn;
 } options;
 
 static void
@@ -152,6 +162,8 @@ parse(int argc, char **argv, options *o)
 			o->opt.nesterov = false;
 		else if (strcmp(a, "--decay-all") == 0)
 			o->opt.decay_all = true;
+		else if (strcmp(a, "--sync-bn") == 0)
+			o->sync_bn = true;
 		else if (v == NULL)
 			used = false;
 		else if (strcmp(a, "--arch") == 0 || strcmp(a, "--optimizer") == 0)
@@ -207,6 +219,10 @@ parse(int argc, char **argv, options *o)
 			o->opt.weight_decay = (float) atof(v);
 		else if (strcmp(a, "--clip") == 0)
 			o->opt.clip_norm = (float) atof(v);
+		else if (strcmp(a, "--batch") == 0)
+			o->batch = atoi(v);
+		else if (strcmp(a, "--replicas") == 0)
+			o->replicas = atoi(v);
 		else
 			used = false;
 		if (!used)
@@ -215,7 +231,7 @@ parse(int argc, char **argv, options *o)
 			exit(2);
 		}
 		if (strcmp(a, "--aux") != 0 && strcmp(a, "--nesterov") != 0 && strcmp(a, "--no-nesterov") != 0 &&
-			strcmp(a, "--decay-all") != 0)
+			strcmp(a, "--decay-all") != 0 && strcmp(a, "--sync-bn") != 0)
 			i++;
 	}
 }
@@ -381,24 +397,157 @@ command_run(const options *o)
 	return 0;
 }
 
+static void
+write_weights(pgs_net *net, const char *path)
+{
+	uint8_t    *npz;
+	size_t		len;
+	pgs_error	err;
+
+	if (pgs_npz_export(net, false, &pgs_malloc_allocator, &npz, &len, &err) != PGS_OK)
+		die("export", &err);
+	write_file(path, npz, len);
+	free(npz);
+}
+
+/*
+ * One replica's run, in its own process: step s trains on global batch s mod (rows / B), this replica's
+ * shard of it, as DistributedDataParallel would. Replica 0 writes the global losses; every replica writes
+ * its final weights (they must be identical).
+ */
+static int
+replica_main(const options *o, void *shared, int rank, const float *images, const float *targets, int rows)
+{
+	const pgs_ops *ops = open_device(o);
+	pgs_net    *net = build(o, ops);
+	pgs_optimizer *opt;
+	pgs_collective group;
+	size_t		image_floats = (size_t) o->net.in_channels * o->net.in_height * o->net.in_width;
+	float	   *losses = calloc((size_t) o->steps, sizeof(float));
+	int			first,
+				count;
+	char		path[1024];
+	pgs_error	err;
+
+	pgs_error_clear(&err);
+	if (pgs_optimizer_create(net, &o->opt, &opt, &err) != PGS_OK ||
+		pgs_collective_shm_attach(&group, shared, rank, ops, NULL, NULL, &err) != PGS_OK ||
+		pgs_replica_join(net, &group, o->sync_bn, &err) != PGS_OK ||
+		pgs_replica_broadcast_state(net, opt, &group, &err) != PGS_OK)
+		goto fail;
+	pgs_replica_shard(o->batch, rank, o->replicas, &first, &count);
+	for (int step = 0; step < o->steps; step++)
+	{
+		int			row = (step * o->batch) % rows + first;
+		pgs_net_loss loss;
+
+		if (pgs_net_zero_grads(net, &err) != PGS_OK ||
+			pgs_net_forward(net, count, images + (size_t) row * image_floats, PGS_NET_TRAIN, &err) != PGS_OK ||
+			pgs_net_backward(net, targets + (size_t) row * o->net.outputs, NULL, 0.4f, &loss, &err) != PGS_OK ||
+			pgs_replica_average_gradients(net, &group, &err) != PGS_OK ||
+			pgs_replica_average_loss(&group, &loss.loss, &err) != PGS_OK ||
+			pgs_optimizer_step(opt, NULL, &err) != PGS_OK)
+			goto fail;
+		losses[step] = (float) loss.loss;
+	}
+	if (rank == 0)
+	{
+		int64_t		shape[1] = {o->steps};
+
+		snprintf(path, sizeof(path), "%s/losses.npy", o->out);
+		write_npy_f32(path, losses, 1, shape);
+	}
+	snprintf(path, sizeof(path), "%s/weights-%d.npz", o->out, rank);
+	write_weights(net, path);
+	pgs_collective_shm_detach(&group);
+	pgs_optimizer_free(opt);
+	pgs_net_free(net);
+	free(losses);
+	return 0;
+
+fail:
+	pgs_collective_abort(shared, rank, err.code, err.message);
+	fprintf(stderr, "pgs_nn: replica %d: %s\n", rank, err.message);
+	return 1;
+}
+
+/* replicas: N processes on one shared mapping, the way a job's replicas share a DSM segment. */
+static int
+command_replicas(const options *o)
+{
+	int64_t		numel,
+				n_targets;
+	float	   *images,
+			   *targets;
+	int			rows,
+				failed = 0;
+	size_t		bytes;
+	void	   *shared;
+	pgs_net    *probe;
+	pgs_error	err;
+
+	if (o->images == NULL || o->targets == NULL || o->out == NULL || o->batch < 1 || o->replicas < 1 ||
+		o->steps < 1 || o->net.head != PGS_HEAD_SIGMOID)
+	{
+		fputs(usage, stderr);
+		return 2;
+	}
+	mkdir(o->out, 0755);
+	images = read_npy_f32(o->images, &numel);
+	targets = read_npy_f32(o->targets, &n_targets);
+	rows = (int) (numel / ((int64_t) o->net.in_channels * o->net.in_height * o->net.in_width));
+	if (rows < o->batch || rows % o->batch != 0 || n_targets != (int64_t) rows * o->net.outputs)
+	{
+		fprintf(stderr, "pgs_nn: %d images do not make whole batches of %d with one target row each\n", rows,
+				o->batch);
+		return 2;
+	}
+	/* The staging slots hold all gradients at once: one reduction per step. The probe net never computes. */
+	if (pgs_net_create(pgs_cpu_ops(), &o->net, &probe, &err) != PGS_OK)
+		die("cannot build the network", &err);
+	bytes = pgs_net_param_count(probe) * sizeof(float);
+	pgs_net_free(probe);
+	shared = mmap(NULL, pgs_collective_shm_size(o->replicas, bytes), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+	{
+		perror("pgs_nn: mmap");
+		return 1;
+	}
+	pgs_collective_shm_init(shared, o->replicas, bytes);
+	for (int rank = 0; rank < o->replicas; rank++)
+	{
+		pid_t		pid = fork();
+
+		if (pid == 0)
+			_exit(replica_main(o, shared, rank, images, targets, rows));
+		if (pid < 0)
+		{
+			perror("pgs_nn: fork");
+			pgs_collective_abort(shared, 0, PGS_ERR_INTERNAL, "fork failed");
+			failed++;
+			break;
+		}
+	}
+	for (int status; wait(&status) > 0;)
+		failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(images);
+	free(targets);
+	return failed ? 1 : 0;
+}
+
 /* export: a freshly initialised network's weights as .npz. */
 static int
 command_export(const options *o)
 {
 	pgs_net    *net = build(o, open_device(o));
-	uint8_t    *npz;
-	size_t		len;
-	pgs_error	err;
 
 	if (o->out == NULL)
 	{
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (pgs_npz_export(net, false, &pgs_malloc_allocator, &npz, &len, &err) != PGS_OK)
-		die("export", &err);
-	write_file(o->out, npz, len);
-	free(npz);
+	write_weights(net, o->out);
 	pgs_net_free(net);
 	return 0;
 }
@@ -417,6 +566,8 @@ main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (strcmp(argv[1], "run") == 0)
 		rc = command_run(&o);
+	else if (strcmp(argv[1], "replicas") == 0)
+		rc = command_replicas(&o);
 	else if (strcmp(argv[1], "export") == 0)
 		rc = command_export(&o);
 	else

@@ -1,4 +1,4 @@
-/* Unit tests of the training data cache: memory, spilling to an unlinked file, limits, labels. */
+/* Unit tests of the training data cache: memory, spilling to an unlinked file, limits, labels, sharing. */
 #include "unit.h"
 
 #include <stdint.h>
@@ -93,11 +93,50 @@ test_many_in_memory(void)
 	pgs_data_cache_free(&cache);
 }
 
+/* A cache half in memory, half spilled, saved for a replica and opened again: the same records and labels. */
+static void
+test_save_and_open_saved(void)
+{
+	pgs_data_cache cache,
+				shared;
+	uint8_t		image[4 * 3 * 3],
+				back[4 * 3 * 3];
+	char		path[] = "/tmp/pgs_cache_saved_XXXXXX";
+	int			fd = mkstemp(path);
+	pgs_error	err;
+
+	close(fd);
+	CHECK_OK(pgs_data_cache_init(&cache, 4, 3, 3, 5 * sizeof(image), 1 << 20, "/tmp/pgs_cache_save_spill", &err),
+			 &err);
+	for (int i = 0; i < 11; i++)
+	{
+		fill(image, sizeof(image), i);
+		CHECK_OK(pgs_data_cache_append(&cache, image, i % 4 == 0, &err), &err);
+	}
+	CHECK(pgs_data_cache_file_bytes(&cache) > 0);
+	CHECK_OK(pgs_data_cache_save(&cache, path, &err), &err);
+	CHECK_OK(pgs_data_cache_open_saved(&shared, 4, 3, 3, 11, path, &err), &err);
+	CHECK(shared.count == 11 && shared.positives == cache.positives && shared.positives == 3);
+	for (int i = 0; i < 11; i++)
+	{
+		fill(image, sizeof(image), i);
+		CHECK_OK(pgs_data_cache_read(&shared, i, back, &err), &err);
+		CHECKF(memcmp(image, back, sizeof(image)) == 0, "record %d", i);
+		CHECK(pgs_data_cache_label(&shared, i) == (i % 4 == 0));
+	}
+	pgs_data_cache_free(&shared);
+	CHECK_FAILS(pgs_data_cache_open_saved(&shared, 4, 3, 3, 12, path, &err), PGS_ERR_IO, &err);
+	pgs_data_cache_free(&shared);
+	pgs_data_cache_free(&cache);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	RUN(test_memory_then_file);
 	RUN(test_limits);
+	RUN(test_save_and_open_saved);
 	RUN(test_many_in_memory);
 	return unit_done();
 }
