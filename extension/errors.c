@@ -1,6 +1,7 @@
 /* Maps kernel status codes to SQLSTATEs and raises them in PostgreSQL's message style. */
 #include "pgscreen.h"
 
+#include "miscadmin.h"
 #include "utils/elog.h"
 
 int
@@ -35,6 +36,9 @@ pgscreen_sqlstate(pgs_status code)
 void
 pgscreen_raise(const pgs_error *err, const char *what)
 {
+	/* A kernel that stopped for an interrupt: PostgreSQL reports it as it would any other (cancel, timeout). */
+	if (err->code == PGS_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
 	ereport(ERROR,
 			(errcode(pgscreen_sqlstate(err->code)),
 			 errmsg("%s: %s", what, err->message[0] ? err->message : pgs_strerror(err->code)),

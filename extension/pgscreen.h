@@ -16,6 +16,9 @@ extern int	pgscreen_max_image_pixels;
 extern char *pgscreen_cuda_module_path;
 extern int	pgscreen_cpu_threads;
 
+/* Kernels' long loops stop on a pending cancel, timeout or termination (extension/interrupts.c). */
+extern void pgscreen_interrupts_init(void);
+
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);
 extern void pgscreen_raise(const pgs_error *err, const char *what) pg_attribute_noreturn();
