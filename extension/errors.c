@@ -1,6 +1,7 @@
 /* Maps kernel status codes to SQLSTATEs and raises them in PostgreSQL's message style. */
 #include "pgscreen.h"
 
+#include "miscadmin.h"
 #include "utils/elog.h"
 
 int
@@ -45,6 +46,9 @@ pgscreen_raise(const pgs_error *err, const char *what)
 				 errdetail("%zu MB were requested while %llu MB of pgscreen.image_memory_budget (%d MB) were in use.",
 						   requested >> 20, (unsigned long long) (in_use >> 20), pgscreen_image_memory_budget_mb),
 				 errhint("Try again when other sessions have finished, or ask a superuser to raise pgscreen.image_memory_budget.")));
+	/* A kernel that stopped for an interrupt: PostgreSQL reports it as it would any other (cancel, timeout). */
+	if (err->code == PGS_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
 	ereport(ERROR,
 			(errcode(pgscreen_sqlstate(err->code)),
 			 errmsg("%s: %s", what, err->message[0] ? err->message : pgs_strerror(err->code)),

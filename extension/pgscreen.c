@@ -123,4 +123,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("pgscreen");
 
 	pgscreen_dicom_init();
+
+	pgscreen_interrupts_init();
 }

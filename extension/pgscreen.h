@@ -23,6 +23,8 @@ extern int	pgscreen_cpu_threads;
 extern void pgscreen_check_select_query(const char *query, const char *what);
 extern int	pgscreen_read_only_begin(void);
 extern void pgscreen_read_only_end(int nest_level);
+/* Kernels' long loops stop on a pending cancel, timeout or termination (extension/interrupts.c). */
+extern void pgscreen_interrupts_init(void);
 
 /* Errors (extension/errors.c): turn a kernel failure into ereport(ERROR) with the matching SQLSTATE. */
 extern int	pgscreen_sqlstate(pgs_status code);

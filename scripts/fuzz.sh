@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make fuzz: build every libFuzzer target of test/fuzz and run each for FUZZ_SECONDS (default 60) from its
-# seed corpus in test/fuzz/seeds/<name>. Fails if any target finds a crash, leak or undefined behaviour;
-# the reproducer is left in build/fuzz/.
+# seed corpus in test/fuzz/seeds/<name>, one process each; name targets (dicom roc ...) to run only those.
+# Fails if any target finds a crash, leak, timeout or undefined behaviour; the reproducer is left in build/fuzz/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -10,9 +10,10 @@ cd "$REPO"
 make -s -j"$(nproc)" fuzz-targets
 seconds=${FUZZ_SECONDS:-60}
 rc=0
-for target in build/fuzz/fuzz_*; do
-	[ -x "$target" ] && [[ "$target" != *.o ]] || continue
-	name=${target#build/fuzz/fuzz_}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=($(ls build/fuzz/ | sed -n 's/^fuzz_\([a-z]*\)$/\1/p'))
+for name in "${targets[@]}"; do
+	[ -x "build/fuzz/fuzz_$name" ] || { echo "fuzz: no target fuzz_$name"; exit 1; }
 	corpus="build/fuzz/corpus-$name"
 	mkdir -p "$corpus"
 	seeds="test/fuzz/seeds/$name"

@@ -154,6 +154,7 @@ struct Session
 	std::string meta_instance;
 	std::string reason;
 	bool		reject = false;
+	size_t		trailing_padding = 0;	/* zero bytes after the last element, left out of the output */
 };
 
 /*
@@ -171,6 +172,8 @@ open_session(const uint8_t *data, size_t len, const pgs_deid_options &opts, Sess
 
 	if (st != PGS_OK)
 		return st;
+	s.trailing_padding = scanned.trailing_padding;
+	len -= scanned.trailing_padding;
 	bool		header_is_all = scanned.pixel_start > 0 && scanned.pixel_end == len && !scanned.deflated &&
 		!scanned.xfer_overridden;
 
@@ -353,7 +356,8 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 			sop_instance = s.meta_instance;
 		if (sop_class.empty())
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object has no SOP Class UID");
-		deid.prepare(ds, sop_instance.empty() ? content_basis(data, len) : sop_instance);
+		if ((st = deid.prepare(ds, sop_instance.empty() ? content_basis(data, len) : sop_instance)) != PGS_OK)
+			return st;
 		if (clean_pixels)
 		{
 			if (!s.pixels_loaded)
@@ -376,10 +380,27 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		if (new_instance.empty())
 			new_instance = opts->retain_uids ? sop_instance
 				: deid.map_uid(sop_instance.empty() ? "content:" + content_basis(data, len) : sop_instance);
-		if (s.pixels_loaded)
-			return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err);
-		return dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
-								  data + s.layout.pixel_start, s.layout.pixel_end - s.layout.pixel_start);
+		st = s.pixels_loaded
+			? dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err)
+			: dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
+								 data + s.layout.pixel_start, s.layout.pixel_end - s.layout.pixel_start);
+		if (st != PGS_OK)
+			return st;
+
+		/* What cannot be read back in full is no de-identified object: refuse it rather than return it. */
+		std::unique_ptr<DcmFileFormat> reread;
+		DicomLayout reread_layout;
+		pgs_error	reread_err;
+
+		if (dicom_load(*out, *out_len, false, reread, &reread_layout, &reread_err) != PGS_OK)
+		{
+			pgs_free(allocator, *out);
+			*out = NULL;
+			*out_len = 0;
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object cannot be de-identified: the result would not read back (%s)",
+							reread_err.message);
+		}
+		return PGS_OK;
 	});
 }
 
@@ -408,9 +429,13 @@ pgs_dicom_phi_report(const uint8_t *data, size_t len, const pgs_deid_options *op
 		Deidentifier deid(report_opts, err);
 
 		deid.report = &report;
-		deid.prepare(ds, dicom_string(ds, DCM_SOPInstanceUID));
+		if ((st = deid.prepare(ds, dicom_string(ds, DCM_SOPInstanceUID))) != PGS_OK)
+			return st;
 		if ((st = deid.process_item(ds, "", 0)) != PGS_OK)
 			return st;
+		if (s.trailing_padding > 0)
+			report.push_back(deid::Change{0xFFFCFFFCu, "DataSetTrailingPadding", "OB", "(FFFC,FFFC)", "X",
+					std::to_string(s.trailing_padding) + " zero bytes after the last element"});
 		if (report.empty())
 			return PGS_OK;
 		pgs_deid_change *rows = static_cast<pgs_deid_change *>(pgs_alloc(allocator, sizeof(pgs_deid_change) * report.size()));
@@ -453,8 +478,7 @@ pgs_dicom_pseudonyms(const uint8_t *data, size_t len, const pgs_deid_options *op
 		Deidentifier deid(*opts, err);
 		std::string sop_instance = dicom_string(ds, DCM_SOPInstanceUID);
 
-		deid.prepare(ds, sop_instance);
-		if ((st = deid.process_item(ds, "", 0)) != PGS_OK)
+		if ((st = deid.prepare(ds, sop_instance)) != PGS_OK || (st = deid.process_item(ds, "", 0)) != PGS_OK)
 			return st;
 		if (!s.meta_instance.empty() && !opts->retain_uids)
 			deid.map_uid(s.meta_instance);

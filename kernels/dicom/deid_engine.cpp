@@ -2,6 +2,7 @@
 #include "deid_engine.h"
 #include "hmac_sha256.h"
 #include "pseudonym.h"
+#include "../common/cancel.h"
 
 #include <algorithm>
 #include <array>
@@ -251,7 +252,7 @@ Deidentifier::collect_tokens(DcmItem *item, int depth)
 	}
 }
 
-void
+pgs_status
 Deidentifier::prepare(DcmDataset *ds, const std::string &fallback_basis)
 {
 	std::string id = upper_trim(dicom_string(ds, DCM_PatientID));
@@ -268,8 +269,9 @@ Deidentifier::prepare(DcmDataset *ds, const std::string &fallback_basis)
 	patient_pseudonym = pgs_pseudonym_patient(opts_.key, opts_.key_len, patient_basis);
 	date_offset_days = pgs_pseudonym_date_offset(opts_.key, opts_.key_len, patient_basis);
 	collect_tokens(ds, 0);
-	std::sort(tokens_.begin(), tokens_.end(), [](const std::string &a, const std::string &b) { return a.size() > b.size(); });
+	std::sort(tokens_.begin(), tokens_.end());
 	tokens_.erase(std::unique(tokens_.begin(), tokens_.end()), tokens_.end());
+	return token_matcher_.build(tokens_, err_);
 }
 
 std::string
@@ -390,27 +392,15 @@ Deidentifier::dummy_for(DcmElement *elem) const
 	}
 }
 
-std::string
-Deidentifier::clean_text(const std::string &text) const
+/* Every occurrence of an identifying token, in any letter case, becomes asterisks. */
+pgs_status
+Deidentifier::clean_text(std::string &text) const
 {
 	std::string upper = text;
 
 	for (char &c : upper)
 		c = char(toupper(static_cast<unsigned char>(c)));
-	std::string out = text;
-
-	for (const std::string &token : tokens_)
-	{
-		size_t		at = 0;
-
-		while ((at = upper.find(token, at)) != std::string::npos)
-		{
-			for (size_t k = 0; k < token.size(); k++)
-				out[at + k] = upper[at + k] = '*';
-			at += token.size();
-		}
-	}
-	return out;
+	return token_matcher_.mask(upper, text, '*', err_);
 }
 
 std::string
@@ -587,7 +577,12 @@ Deidentifier::apply(DcmItem *item, DcmElement *elem, Action action, const std::s
 				else if (vr == EVR_PN)
 					v = dummy_for(elem);
 				else
-					v = clean_text(v);
+				{
+					pgs_status	st = clean_text(v);
+
+					if (st != PGS_OK)
+						return st;
+				}
 				cond = elem->putString(v.c_str());
 				break;
 			}
@@ -662,6 +657,8 @@ Deidentifier::process_item(DcmItem *item, const std::string &path, int depth)
 		bool		removed = false;
 		pgs_status	st;
 
+		if ((st = pgs_cancel_point(err_)) != PGS_OK)
+			return st;
 		if (list->get() != elem)
 		{
 			/* Something moved the cursor: find the element again (never expected, kept correct anyway). */

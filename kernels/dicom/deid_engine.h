@@ -3,6 +3,7 @@
 #define PGS_DEID_ENGINE_H
 
 #include "dicom_internal.h"
+#include "token_matcher.h"
 
 #include <map>
 #include <string>
@@ -60,7 +61,7 @@ public:
 	int			date_offset_days = 0;
 
 	/* Identity of the patient, pseudonym and date offset; identifying tokens for scrubbing free text. */
-	void		prepare(DcmDataset *ds, const std::string &fallback_basis);
+	pgs_status	prepare(DcmDataset *ds, const std::string &fallback_basis);
 
 	pgs_status	process_item(DcmItem *item, const std::string &path, int depth);
 
@@ -71,13 +72,14 @@ private:
 	pgs_error  *err_;
 	bool		enabled_[10] = {false};
 	std::vector<std::string> tokens_;
+	TokenMatcher token_matcher_;
 
 	Action		decide(DcmElement *elem, const DcmTag &tag, const pgs_deid_rule **rule_out) const;
 	pgs_status	apply(DcmItem *item, DcmElement *elem, Action action, const std::string &path, int depth,
 					  bool *removed);
 	void		record(DcmElement *elem, const std::string &path, const std::string &action);
 	std::string dummy_for(DcmElement *elem) const;
-	std::string clean_text(const std::string &text) const;
+	pgs_status	clean_text(std::string &text) const;
 	std::string shift_dates(const std::string &value, DcmEVR vr) const;
 	void		collect_tokens(DcmItem *item, int depth);
 	bool		kept_by_option(const DcmTag &tag) const;

@@ -27,6 +27,7 @@ struct DicomLayout
 	size_t		pixel_end = 0;
 	std::vector<std::pair<size_t, uint32_t>> top_level;	/* offset and tag of each top-level element */
 	uint16_t	overlay_data_groups = 0;	/* bit k: top-level (60xx,3000) present for group 0x6000 + 2k */
+	size_t		trailing_padding = 0;	/* zero bytes after the last element: not part of the data set */
 };
 
 /*

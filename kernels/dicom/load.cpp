@@ -43,6 +43,7 @@ dicom_load(const uint8_t *data, size_t len, bool header_only, std::unique_ptr<Dc
 	dicom_global_init();
 	if ((st = dicom_scan(data, len, layout, err)) != PGS_OK)
 		return st;
+	len -= layout->trailing_padding;
 
 	DcmInputBufferStream stream;
 

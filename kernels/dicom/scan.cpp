@@ -1,6 +1,7 @@
 /* Structural scan of DICOM bytes before dcmtk parses them: lengths, delimiters, VRs and nesting depth. */
 #include "dicom_internal.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct Walker
 	std::vector<std::pair<size_t, uint32_t>> *top_level = nullptr;	/* start and tag of each top-level element */
 	bool		prefix_mode = false;	/* stop at top-level Pixel Data; running out of data is not an error */
 	bool		reached_pixels = false;
+	size_t		trailing_padding = 0;	/* zero bytes after the last top-level element */
 
 	uint16_t	u16(size_t at) const
 	{
@@ -118,6 +120,16 @@ Walker::walk(size_t pos)
 		uint16_t	group = u16(pos),
 					element = u16(pos + 2);
 		uint32_t	tag = uint32_t(group) << 16 | element;
+
+		/*
+		 * Some writers pad a file with zero bytes after its last element; dcmtk, pydicom and GDCM read such
+		 * files, so the padding ends the data set here. Anything else after the last element stays an error.
+		 */
+		if (top == NULL && tag == 0 && std::all_of(buf + pos, buf + len, [](uint8_t b) { return b == 0; }))
+		{
+			trailing_padding = len - pos;
+			break;
+		}
 
 		if (group == 0xFFFE)
 		{
@@ -210,7 +222,8 @@ Walker::walk(size_t pos)
 
 		if (value_len == UNDEFINED_LENGTH)
 		{
-			bool		pixel = tag == 0x7FE00010u && (implicit_here || vr[0] == 'O');
+			/* Encapsulated Pixel Data is OB (OW in old files); other VRs of undefined length do not write back. */
+			bool		pixel = tag == 0x7FE00010u && (implicit_here || strcmp(vr, "OB") == 0 || strcmp(vr, "OW") == 0);
 
 			if (!pixel && !sequence_vr && !un_vr && !implicit_here)
 				return pgs_fail(err, PGS_ERR_BAD_DATA, "element " TAGFMT " (VR %s) at offset %zu has undefined length but is not a sequence",
@@ -481,6 +494,7 @@ dicom_scan(const uint8_t *data, size_t len, DicomLayout *layout, pgs_error *err)
 	pgs_status	st = walker.walk(pos);
 
 	layout->max_depth = walker.max_depth;
+	layout->trailing_padding = walker.trailing_padding;
 	for (const auto &element : layout->top_level)
 		if ((element.second & 0xFF01FFFFu) == 0x60003000u)
 			layout->overlay_data_groups |= uint16_t(1u << (((element.second >> 16) & 0xFF) / 2));

@@ -27,6 +27,7 @@ pgs_npz_export(pgs_net *net, bool deflate, const pgs_allocator *allocator, uint8
 #else
 
 #include <zip.h>
+#include <zlib.h>
 
 #include "../image/npy.h"
 
@@ -55,9 +56,13 @@ typedef struct pending
 	float	   *values;
 } pending;
 
-/* Read entry `index` whole, refusing anything larger than `limit` (a zip bomb claims small, reads big). */
+/*
+ * Read entry `index` whole, refusing anything larger than `limit` (a zip bomb claims small, reads big) and
+ * anything whose bytes do not match the directory's CRC-32: libzip checks it only for some entries and
+ * only when a read reaches the end, so a flipped byte in a stored or deflated weight would load silently.
+ */
 static pgs_status
-read_entry(zip_t *zip, zip_uint64_t index, const char *name, zip_uint64_t size, zip_uint64_t limit,
+read_entry(zip_t *zip, zip_uint64_t index, const char *name, zip_uint64_t size, uint32_t crc, zip_uint64_t limit,
 		   uint8_t **out, pgs_error *err)
 {
 	zip_file_t *file;
@@ -90,6 +95,11 @@ read_entry(zip_t *zip, zip_uint64_t index, const char *name, zip_uint64_t size, 
 	{
 		free(buf);
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "npz entry \"%s\" is corrupt (checksum)", name);
+	}
+	if (crc32_z(crc32_z(0, NULL, 0), buf, (z_size_t) size) != crc)
+	{
+		free(buf);
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "npz entry \"%s\" is corrupt: its CRC-32 does not match", name);
 	}
 	*out = buf;
 	return PGS_OK;
@@ -185,7 +195,8 @@ pgs_npz_import(pgs_net *net, const uint8_t *data, size_t len, pgs_npz_match matc
 		uint8_t    *npy;
 		bool		shape_differs;
 
-		if (zip_stat_index(zip, e, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) || !(zs.valid & ZIP_STAT_SIZE))
+		if (zip_stat_index(zip, e, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) || !(zs.valid & ZIP_STAT_SIZE) ||
+			!(zs.valid & ZIP_STAT_CRC))
 		{
 			st = pgs_fail(err, PGS_ERR_BAD_DATA, "npz entry %lld is unreadable", (long long) e);
 			break;
@@ -213,7 +224,7 @@ pgs_npz_import(pgs_net *net, const uint8_t *data, size_t len, pgs_npz_match matc
 			st = pgs_fail(err, PGS_ERR_BAD_DATA, "npz has tensor \"%s\" twice", name);
 			break;
 		}
-		if ((st = read_entry(zip, e, zs.name, zs.size, t->numel * sizeof(float) + NPY_HEADER_SLACK, &npy,
+		if ((st = read_entry(zip, e, zs.name, zs.size, zs.crc, t->numel * sizeof(float) + NPY_HEADER_SLACK, &npy,
 							 err)) != PGS_OK)
 			break;
 		st = decode_tensor(t, zs.name, npy, zs.size, &shape_differs, &loads[ti].values, err);

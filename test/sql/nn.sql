@@ -36,6 +36,18 @@ SELECT screen.model_info(overlay(a placing '\xff'::bytea from 2000)) FROM m;
 SELECT screen.model_to_npz('\x89504753'::bytea);
 SELECT screen.model_from_npz('not a zip'::bytea, 'small_cnn');
 SELECT screen.model_from_npz(screen.model_to_npz(a), 'inception_v3') FROM m;
+-- one flipped bit in the weights of a stored or a deflated entry fails its CRC-32
+CREATE TEMP TABLE z AS SELECT screen.model_to_npz(a) AS stored, screen.model_to_npz(a, true) AS deflated FROM m;
+CREATE FUNCTION pg_temp.flip_in_first_entry(npz bytea) RETURNS bytea LANGUAGE sql AS $$
+    SELECT set_byte(npz, at, get_byte(npz, at) # 16)
+    FROM (SELECT 30 + get_byte(npz, 26) + 256 * get_byte(npz, 27) + get_byte(npz, 28) + 256 * get_byte(npz, 29)
+                 + (get_byte(npz, 18) + 256 * get_byte(npz, 19) + 65536 * get_byte(npz, 20)) - 3 AS at) AS p
+$$;
+\set VERBOSITY sqlstate
+SELECT screen.model_from_npz(pg_temp.flip_in_first_entry(stored), 'small_cnn') FROM z;
+SELECT screen.model_from_npz(pg_temp.flip_in_first_entry(deflated), 'small_cnn') FROM z;
+\set VERBOSITY default
+SELECT screen.model_from_npz(pg_temp.flip_in_first_entry(stored), 'small_cnn') FROM z;
 
 -- bad options
 SELECT screen.model_init('resnet50');

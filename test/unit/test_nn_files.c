@@ -373,6 +373,55 @@ test_npz_refuses_mismatches(void)
 	pgs_net_free(aux1);
 }
 
+/* Where the first entry's bytes lie in a zip: after its local header (30 bytes, the name, the extra field). */
+static size_t
+first_entry_data(const uint8_t *zip, size_t *size)
+{
+	*size = (size_t) zip[18] | (size_t) zip[19] << 8 | (size_t) zip[20] << 16 | (size_t) zip[21] << 24;
+	return 30 + ((size_t) zip[26] | (size_t) zip[27] << 8) + ((size_t) zip[28] | (size_t) zip[29] << 8);
+}
+
+/* One flipped bit anywhere in a stored or deflated entry is refused, never loaded as other weights. */
+static void
+test_npz_refuses_corrupt_entries(void)
+{
+	pgs_net    *a = make_net(true, 3, 21),
+			   *b = make_net(true, 3, 22);
+	uint8_t    *npz;
+	size_t		len;
+	pgs_npz_report report;
+
+	if (a == NULL || b == NULL)
+		return;
+	for (int deflate = 0; deflate <= 1; deflate++)
+	{
+		size_t		size,
+					start;
+		int			refused = 0,
+					tried = 0;
+
+		CHECK_OK(pgs_npz_export(a, deflate, &pgs_malloc_allocator, &npz, &len, &err), &err);
+		start = first_entry_data(npz, &size);
+		CHECK(start + size < len && size > 16);
+		for (size_t at = start + size / 2; at < start + size; at += 1 + size / 64)
+		{
+			npz[at] ^= 0x10;
+			tried++;
+			if (pgs_npz_import(b, npz, len, PGS_NPZ_EXACT, &report, &err) == PGS_ERR_BAD_DATA)
+				refused++;
+			else
+				printf("# %s entry: flipped bit at byte %zu was accepted\n", deflate ? "deflated" : "stored", at - start);
+			npz[at] ^= 0x10;
+		}
+		CHECKF(refused == tried, "%s: %d of %d corruptions refused", deflate ? "deflated" : "stored", refused, tried);
+		CHECK_OK(pgs_npz_import(b, npz, len, PGS_NPZ_EXACT, &report, &err), &err);
+		CHECK(same_tensors(a, b));
+		free(npz);
+	}
+	pgs_net_free(a);
+	pgs_net_free(b);
+}
+
 int
 main(void)
 {
@@ -382,5 +431,6 @@ main(void)
 	RUN(test_model_loader_refuses_bad_files);
 	RUN(test_npz_round_trip);
 	RUN(test_npz_refuses_mismatches);
+	RUN(test_npz_refuses_corrupt_entries);
 	return unit_done();
 }
