@@ -102,6 +102,7 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	pgs_recipe *r = &resolved->recipe;
 	OptionsReader reader;
 	int			choice;
+	bool		normalisation_given;
 	char	   *text;
 	int64		seed;
 	pgs_error	err;
@@ -111,7 +112,8 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	options_begin(&reader, &options->root, "training option", "", training_keys);
 
 	/* The preset first, so that every other option overrides it; then the architecture's input size. */
-	if (get_choice(&reader, "recipe", pgs_recipe_preset_parse, "pgscreen_default, voets2019_plos, voets2018_thesis, gulshan2016 and none", &choice))
+	if (get_choice(&reader, "recipe", pgs_recipe_preset_parse,
+				   "pgscreen_default, voets2019_plos, voets2018_thesis, gulshan2016 and none", &choice))
 		pgs_recipe_apply_preset(r, choice);
 	if (get_choice(&reader, "architecture", pgs_recipe_arch_parse, "inception_v3 and small_cnn", &choice))
 	{
@@ -143,7 +145,9 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	(void) options_get_double(&reader, "min_auc_gain", &r->min_auc_gain);
 	(void) options_get_int(&reader, "patience", &r->patience);
 	read_augmentation(&reader, r->preset, &r->augmentation);
-	if (get_choice(&reader, "normalisation", pgs_recipe_normalisation_parse, "unit, standardize and symmetric", &choice))
+	normalisation_given = get_choice(&reader, "normalisation", pgs_recipe_normalisation_parse,
+									 "unit, standardize, symmetric and imagenet", &choice);
+	if (normalisation_given)
 		r->normalisation = choice;
 	read_preprocess(&reader, r);
 
@@ -180,6 +184,9 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 		if (!options_get_int64(&reader, "pretrained_model_id", &resolved->pretrained_model_id))
 			resolved->pretrained_model_id = pgscreen_model_resolve(text)->id;
 	}
+	/* Weights pretrained on ImageNet expect its statistics; the default standardises networks from scratch. */
+	if (r->pretrained[0] && r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalisation_given)
+		r->normalisation = PGS_RECIPE_NORM_IMAGENET;
 
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_recipe_validate(r, &err), &err, "invalid training options");

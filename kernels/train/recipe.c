@@ -7,7 +7,7 @@
 static const char *const architecture_names[] = {"inception_v3", "small_cnn"};
 static const char *const optimizer_names[] = {"sgd", "rmsprop", "adam", "adamw"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
-static const char *const normalisation_names[] = {"unit", "standardize", "symmetric"};
+static const char *const normalisation_names[] = {"unit", "standardize", "symmetric", "imagenet"};
 static const char *const preprocess_names[] = {"none", "voets2018", "graham"};
 static const char *const preset_names[] = {"none", "pgscreen_default", "voets2019_plos", "voets2018_thesis",
 "gulshan2016"};

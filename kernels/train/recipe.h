@@ -40,6 +40,7 @@ typedef enum pgs_recipe_normalisation
 	PGS_RECIPE_NORM_UNIT = 0,		/* x/255 in [0,1] */
 	PGS_RECIPE_NORM_STANDARDIZE,	/* per image (x − mean)/max(std, 1/√N) */
 	PGS_RECIPE_NORM_SYMMETRIC,	/* x/127.5 − 1 in [−1,1] */
+	PGS_RECIPE_NORM_IMAGENET,	/* per channel with ImageNet's mean and std, for pretrained networks */
 	PGS_RECIPE_NORM_N
 } pgs_recipe_normalisation;
 
