@@ -709,7 +709,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_normalize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 
 COMMENT ON FUNCTION screen.normalize(bytea, text, text) IS
-'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)) symmetric (x/127.5 − 1) or imagenet (per channel, torchvision's ImageNet mean and standard deviation); layout chw (channels first, by transposing) or hwc.';
+'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)), symmetric (x/127.5 − 1) or imagenet (per channel, torchvision''s ImageNet mean and standard deviation); layout chw (channels first, by transposing) or hwc.';
 
 CREATE FUNCTION screen.augment(img bytea, seed bigint, options jsonb DEFAULT '{}')
 RETURNS bytea

@@ -20,7 +20,7 @@ test_default_recipe(void)
 	CHECK(r.schedule == PGS_RECIPE_LR_COSINE && r.warmup_epochs == 1);
 	CHECK(r.normalisation == PGS_RECIPE_NORM_STANDARDIZE);
 	CHECK(r.balance == PGS_RECIPE_BALANCE_OVERSAMPLE);
-	CHECK(r.min_auc_gain == 0.01 && r.patience == 10 && r.max_epochs == 200);
+	CHECK(r.min_auc_gain == 0.001 && r.patience == 10 && r.max_epochs == 200);
 	/* Colour stays: no hue or saturation change, only flips and mild light. */
 	CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.05);
 	CHECK(r.augmentation.hue == 0 && r.augmentation.saturation_low == 1 && r.augmentation.saturation_high == 1);
