@@ -182,11 +182,19 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 			options_wrong_type(&reader, "pretrained", "a model name shorter than 64 bytes");
 		strlcpy(r->pretrained, text, sizeof(r->pretrained));
 		if (!options_get_int64(&reader, "pretrained_model_id", &resolved->pretrained_model_id))
-			resolved->pretrained_model_id = pgscreen_model_resolve(text)->id;
+		{
+			ModelRef   *start = pgscreen_model_resolve(text);
+
+			resolved->pretrained_model_id = start->id;
+			/*
+			 * Pretrained weights expect the inputs they were trained on (imported ImageNet weights: "imagenet",
+			 * or "symmetric" for torchvision's Inception-v3), not the standardisation the default uses from
+			 * scratch. A recorded recipe already holds the result.
+			 */
+			if (r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalisation_given)
+				r->normalisation = start->normalisation;
+		}
 	}
-	/* Weights pretrained on ImageNet expect its statistics; the default standardises networks from scratch. */
-	if (r->pretrained[0] && r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalisation_given)
-		r->normalisation = PGS_RECIPE_NORM_IMAGENET;
 
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_recipe_validate(r, &err), &err, "invalid training options");

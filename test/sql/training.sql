@@ -192,9 +192,10 @@ FROM recorded_recipe('{"optimizer": "adam", "batch_size": 8, "seed": 1}') r;
 SELECT r->'augmentation' AS augmentation, r->'preprocess' AS preprocess
 FROM recorded_recipe('{"augmentation": {"hue": 0.1}, "preprocess": "graham", "architecture": "small_cnn", "seed": 1}') r;
 SELECT recorded_recipe('{"augmentation": false, "seed": 1}')->'augmentation'->'enabled' AS augmentation;
--- Starting from pretrained weights, the default normalises with ImageNet's statistics unless told otherwise.
+-- Starting from pretrained weights, the default normalises as those weights were trained ("tiny": unit) unless
+-- told otherwise.
 SELECT recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "seed": 1}')->>'normalisation' AS pretrained,
-       recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "normalisation": "unit", "seed": 1}')->>'normalisation' AS chosen;
+       recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "normalisation": "imagenet", "seed": 1}')->>'normalisation' AS chosen;
 
 -- Jobs whose data cannot be read fail with PostgreSQL's own error, and the job records it.
 SELECT count(*) AS probes, count(*) FILTER (WHERE screen.wait(id, '60 s') = 'failed') AS failed
