@@ -2,14 +2,15 @@
 \pset footer off
 SELECT * FROM demo_settings \gset
 
--- Adam and per-image standardisation learn the synthetic task in a few epochs; the published recipe
--- (voets2019_plos: RMSProp, symmetric inputs, hue/saturation augmentation) needs many more.
+-- The published recipe (voets2019_plos) with Adam, per-image standardisation and no augmentation, which
+-- learn the synthetic task in a few epochs; the published RMSProp, symmetric inputs and hue/saturation
+-- augmentation need many more.
 SELECT screen.train('demo_dr',
     $$SELECT img, grade >= 2 FROM screening WHERE split = 'train' ORDER BY id$$,
     $$SELECT img, grade >= 2 FROM screening WHERE split = 'tune' ORDER BY id$$,
-    jsonb_build_object('architecture', :'architecture', 'input_size', :side, 'optimizer', 'adam',
-                       'learning_rate', 0.003, 'normalisation', 'standardize', 'augmentation', false,
-                       'batch_size', 32, 'max_epochs', CASE WHEN :'device' = 'cpu' THEN 16 ELSE 30 END,
+    jsonb_build_object('recipe', 'voets2019_plos', 'architecture', :'architecture', 'input_size', :side,
+                       'optimizer', 'adam', 'learning_rate', 0.003, 'normalisation', 'standardize',
+                       'augmentation', false, 'batch_size', 32, 'max_epochs', CASE WHEN :'device' = 'cpu' THEN 16 ELSE 30 END,
                        'patience', 4, 'seed', 2018)) AS job \gset
 SELECT set_config('demo.job', :'job', false);
 

@@ -7,6 +7,9 @@ cd "$REPO"
 dir="$PGSCREEN_RUN_DIR/tap"
 mkdir -p "$dir"
 cp -r test/t "$dir/t"
+# The generator of the learnability tasks that the default-recipe test trains on.
+mkdir -p "$dir/tools"
+cp test/tools/learn_tasks.py "$dir/tools/"
 # The demo SQL files that tests run, where the postgres user can read them (the clone may be private).
 cp -r demo "$dir/demo"
 # The pages whose SQL examples 090_doc_examples.pl runs.

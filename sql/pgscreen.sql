@@ -709,7 +709,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_normalize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 
 COMMENT ON FUNCTION screen.normalize(bytea, text, text) IS
-'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)) or symmetric (x/127.5 − 1); layout chw (channels first, by transposing) or hwc.';
+'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)), symmetric (x/127.5 − 1) or imagenet (per channel, torchvision''s ImageNet mean and standard deviation); layout chw (channels first, by transposing) or hwc.';
 
 CREATE FUNCTION screen.augment(img bytea, seed bigint, options jsonb DEFAULT '{}')
 RETURNS bytea
@@ -909,12 +909,14 @@ CREATE TABLE screen.training_log (
     duration interval NOT NULL,
     images_per_second float8,
     improved boolean NOT NULL,              -- this epoch became the best checkpoint
+    gradient_norm float8,                   -- mean global L2 norm of the batches' gradients
+    diagnosis text,                         -- why the run looks stuck (diverging, flat, at chance), and likely causes
     logged_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (job_id, epoch)
 );
 
 COMMENT ON TABLE screen.training_log IS
-'One row per training epoch: mean training loss, validation loss, validation AUC with its 95 % DeLong CI, learning rate, duration and whether the epoch became the best checkpoint.';
+'One row per training epoch: mean training loss, validation loss, validation AUC with its 95 % DeLong CI, learning rate, mean gradient norm, duration, whether the epoch became the best checkpoint, and a diagnosis with likely causes when the run is diverging, flat or still at chance.';
 
 CREATE TABLE screen.models (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -1010,7 +1012,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.train(text, text, text, jsonb) IS
-'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (voets2018_thesis, voets2019_plos), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, batch_size, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device.';
+'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (pgscreen_default, the default; voets2018_thesis, voets2019_plos, gulshan2016), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, warmup_epochs, batch_size, balance, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device.';
 
 CREATE FUNCTION screen.cancel(job_id bigint)
 RETURNS text
@@ -1026,7 +1028,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_wait'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.wait(bigint, interval) IS
-'Block until the job has ended (succeeded, failed or cancelled) or the timeout (NULL: none) has passed, and return its state. Cancellable.';
+'Block until the job has ended (succeeded, failed or cancelled) or the timeout (NULL: none) has passed, and return its state; each diagnosis the job logs (training_log.diagnosis) comes as a NOTICE. Cancellable.';
 
 CREATE FUNCTION screen.predict(model text, input bytea)
 RETURNS float8

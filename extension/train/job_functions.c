@@ -216,6 +216,29 @@ pgscreen_cancel(PG_FUNCTION_ARGS)
 
 #define WAIT_POLL_MS 200
 
+/* Raise a NOTICE for each diagnosis the job logged after epoch *seen (training_log.diagnosis). */
+static void
+notice_diagnoses(int64 job_id, int *seen)
+{
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT epoch, diagnosis FROM screen.training_log "
+							  "WHERE job_id = $1 AND epoch > $2 AND diagnosis IS NOT NULL ORDER BY epoch", 2,
+							  (Oid[]) {INT8OID, INT4OID}, (Datum[]) {Int64GetDatum(job_id), Int32GetDatum(*seen)},
+							  NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the log of job " INT64_FORMAT, job_id);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			epoch = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		ereport(NOTICE,
+				(errmsg("job " INT64_FORMAT ", epoch %d: %s", job_id, epoch,
+						SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2))));
+		*seen = epoch;
+	}
+	SPI_finish();
+}
+
 Datum
 pgscreen_wait(PG_FUNCTION_ARGS)
 {
@@ -223,6 +246,7 @@ pgscreen_wait(PG_FUNCTION_ARGS)
 	TimestampTz deadline = 0;
 	char	   *state = NULL;
 	TransactionId xmin;
+	int			diagnosed_epoch = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("job_id must not be NULL")));
@@ -252,6 +276,7 @@ pgscreen_wait(PG_FUNCTION_ARGS)
 	{
 		int			parsed = pgs_job_state_parse(state);
 
+		notice_diagnoses(job_id, &diagnosed_epoch);
 		if (parsed >= 0 && pgs_job_state_is_terminal(parsed))
 			break;
 		if (deadline != 0 && GetCurrentTimestamp() >= deadline)

@@ -35,6 +35,8 @@ typedef struct JobRun
 	double		best_auc;		/* NaN until an epoch has been evaluated */
 	int			best_epoch;
 	int			last_checkpoint_epoch;	/* 0: none */
+	double		first_loss;		/* epoch 1's mean training loss and the lowest epoch mean, for diagnoses */
+	double		lowest_loss;
 	TimestampTz last_progress_write;
 } JobRun;
 

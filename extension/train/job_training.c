@@ -16,6 +16,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "../../kernels/train/diagnosis.h"
 #include "../../kernels/train/trainer.h"
 
 #define CHECKPOINT_FILE "checkpoint"
@@ -108,16 +109,17 @@ start_from_pretrained(JobRun *run)
 
 /*
  * One epoch's row of screen.training_log and the job's progress, committed durably together. `replay` puts
- * back the row of a checkpointed epoch that a crash kept from the log (the checkpoint holds it too).
+ * back the row of a checkpointed epoch that a crash kept from the log (the checkpoint holds it too, but not
+ * its diagnosis).
  */
 static void
-log_epoch(JobRun *run, int epoch, const pgs_epoch_record *r, bool replay)
+log_epoch(JobRun *run, int epoch, const pgs_epoch_record *r, const char *diagnosis, bool replay)
 {
 	CatalogAccess access;
-	Oid			types[11] = {INT8OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, BOOLOID};
-	Datum		values[11];
-	char		nulls[12] = "           ";
+	Oid			types[13] = {INT8OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, BOOLOID, FLOAT8OID, TEXTOID};
+	Datum		values[13];
+	char		nulls[14] = "             ";
 
 	values[0] = Int64GetDatum(run->identity.job_id);
 	values[1] = Int32GetDatum(epoch);
@@ -132,6 +134,10 @@ log_epoch(JobRun *run, int epoch, const pgs_epoch_record *r, bool replay)
 	values[8] = Float8GetDatum(r->seconds);
 	values[9] = Float8GetDatum(r->images_per_second);
 	values[10] = BoolGetDatum(r->improved);
+	values[11] = Float8GetDatum(r->gradient_norm);
+	nulls[11] = isfinite(r->gradient_norm) ? ' ' : 'n';
+	values[12] = diagnosis ? CStringGetTextDatum(diagnosis) : (Datum) 0;
+	nulls[12] = diagnosis ? ' ' : 'n';
 
 	pgscreen_worker_xact_begin();
 	pgscreen_job_write_progress(run, true);
@@ -139,16 +145,18 @@ log_epoch(JobRun *run, int epoch, const pgs_epoch_record *r, bool replay)
 	SPI_connect();
 	/* A resumed job repeats the epoch it lost: the repeat replaces whatever that epoch logged. */
 	if (SPI_execute_with_args(psprintf("INSERT INTO screen.training_log (job_id, epoch, loss, validation_loss, auc, "
-									   "auc_lower, auc_upper, learning_rate, duration, images_per_second, improved) "
-									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, make_interval(secs => $9), $10, $11) "
-									   "ON CONFLICT (job_id, epoch) DO %s",
+									   "auc_lower, auc_upper, learning_rate, duration, images_per_second, improved, "
+									   "gradient_norm, diagnosis) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, make_interval(secs => $9), $10, $11, "
+									   "$12, $13) ON CONFLICT (job_id, epoch) DO %s",
 									   replay ? "NOTHING" :
 									   "UPDATE SET loss = excluded.loss, validation_loss = excluded.validation_loss, "
 									   "auc = excluded.auc, auc_lower = excluded.auc_lower, auc_upper = excluded.auc_upper, "
 									   "learning_rate = excluded.learning_rate, duration = excluded.duration, "
 									   "images_per_second = excluded.images_per_second, improved = excluded.improved, "
+									   "gradient_norm = excluded.gradient_norm, diagnosis = excluded.diagnosis, "
 									   "logged_at = now()"),
-							  11, types, values, nulls, false, 0) != SPI_OK_INSERT)
+							  13, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not log epoch %d of job " INT64_FORMAT, epoch, run->identity.job_id);
 	if (!replay &&
 		SPI_execute_with_args("UPDATE screen.jobs SET last_checkpoint_at = now() WHERE id = $1", 1,
@@ -157,6 +165,58 @@ log_epoch(JobRun *run, int epoch, const pgs_epoch_record *r, bool replay)
 	SPI_finish();
 	pgscreen_catalog_leave(&access);
 	pgscreen_worker_xact_commit();
+}
+
+/* A resumed job's loss history (epoch 1's loss and the lowest so far), from its log. */
+static void
+read_loss_history(JobRun *run)
+{
+	CatalogAccess access;
+	bool		isnull;
+
+	pgscreen_worker_xact_begin();
+	pgscreen_catalog_enter(&access);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT (SELECT loss FROM screen.training_log WHERE job_id = $1 AND epoch = 1), "
+							  "min(loss) FROM screen.training_log WHERE job_id = $1", 1, (Oid[]) {INT8OID},
+							  (Datum[]) {Int64GetDatum(run->identity.job_id)}, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the log of job " INT64_FORMAT, run->identity.job_id);
+	run->first_loss = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		run->first_loss = NAN;
+	run->lowest_loss = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+		run->lowest_loss = NAN;
+	SPI_finish();
+	pgscreen_catalog_leave(&access);
+	pgscreen_worker_xact_commit();
+}
+
+/* The epoch's diagnosis (NULL when the run looks healthy), also written to the server log. */
+static char *
+diagnose_epoch(JobRun *run, int epoch, const pgs_epoch_record *record)
+{
+	pgs_training_history h;
+	char		note[1024];
+
+	if (epoch == 1 || !isfinite(run->first_loss))
+		run->first_loss = record->loss;
+	if (!isfinite(run->lowest_loss) || record->loss < run->lowest_loss)
+		run->lowest_loss = record->loss;
+	h.epoch = epoch;
+	h.first_loss = run->first_loss;
+	h.lowest_loss = run->lowest_loss;
+	h.loss = record->loss;
+	h.auc = record->auc;
+	h.auc_lower = record->auc_lower;
+	h.auc_upper = record->auc_upper;
+	h.learning_rate = record->learning_rate;
+	h.training_prevalence = (double) run->training.positives / (double) run->training.count;
+	if (!pgs_diagnose(&run->recipe.recipe, &h, note, sizeof(note)))
+		return NULL;
+	ereport(LOG, (errmsg("pgscreen job " INT64_FORMAT ", epoch %d: %s", run->identity.job_id, epoch, note)));
+	return pstrdup(note);
 }
 
 /* Best-model files of other epochs are leftovers of an interrupted epoch or of earlier bests. */
@@ -175,6 +235,7 @@ train_epoch(JobRun *run, int epoch, pgs_epoch_record *record)
 	pgs_error	err;
 	TimestampTz started = GetCurrentTimestamp();
 	double		loss_sum = 0;
+	double		gradient_norm_sum = 0;
 	int64		images = 0;
 	long		secs;
 	int			usecs;
@@ -203,6 +264,7 @@ train_epoch(JobRun *run, int epoch, pgs_epoch_record *record)
 		run->step++;
 		images += step.images;
 		loss_sum += step.loss;
+		gradient_norm_sum += step.gradient_norm;
 		run->loss = loss_sum / run->step;
 		TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
 		record->seconds = secs + usecs / 1e6;
@@ -217,6 +279,7 @@ train_epoch(JobRun *run, int epoch, pgs_epoch_record *record)
 		pgscreen_job_batch_done(run);
 	} while (!step.epoch_done);
 	record->loss = run->loss;
+	record->gradient_norm = gradient_norm_sum / run->step;
 	record->images_per_second = run->images_per_second;
 }
 
@@ -346,8 +409,12 @@ pgscreen_job_train(JobRun *run)
 	run->last_checkpoint_epoch = progress.epochs_done;
 	run->best_auc = progress.early_stopping.has_best ? progress.early_stopping.best_auc : NAN;
 	run->best_epoch = progress.early_stopping.best_epoch;
+	run->first_loss = run->lowest_loss = NAN;
 	if (progress.epochs_done > 0)
-		log_epoch(run, progress.epochs_done, &progress.last_epoch, true);
+	{
+		log_epoch(run, progress.epochs_done, &progress.last_epoch, NULL, true);
+		read_loss_history(run);
+	}
 	for (epoch = progress.epochs_done + 1; epoch <= r->max_epochs; epoch++)
 	{
 		pgs_epoch_record *record = &progress.last_epoch;
@@ -378,7 +445,7 @@ pgscreen_job_train(JobRun *run)
 		run->last_checkpoint_epoch = epoch;
 		run->best_auc = progress.early_stopping.best_auc;
 		run->best_epoch = progress.early_stopping.best_epoch;
-		log_epoch(run, epoch, record, false);
+		log_epoch(run, epoch, record, diagnose_epoch(run, epoch, record), false);
 		remove_other_best_files(run, progress.early_stopping.best_epoch);
 		if (pgs_early_stopping_should_stop(&progress.early_stopping))
 		{

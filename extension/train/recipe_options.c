@@ -13,9 +13,10 @@
 
 static const char *const training_keys[] = {
 	"recipe", "architecture", "input_size", "pretrained", "optimizer", "learning_rate", "momentum",
-	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "step_epochs", "gamma",
-	"clip_norm", "batch_size", "max_epochs", "min_auc_gain", "patience", "augmentation", "normalisation",
-	"preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas", "sync_batchnorm", NULL
+	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "warmup_epochs", "step_epochs",
+	"gamma", "clip_norm", "batch_size", "balance", "max_epochs", "min_auc_gain", "patience", "augmentation",
+	"normalisation", "preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas",
+	"sync_batchnorm", NULL
 };
 
 static const char *const augmentation_keys[] = {
@@ -43,8 +44,9 @@ get_choice(OptionsReader *reader, const char *key, int (*parse) (const char *), 
 	return true;
 }
 
+/* true switches on the preset's own augmentation; an object changes some of its ranges. */
 static void
-read_augmentation(OptionsReader *reader, pgs_recipe_augmentation *aug)
+read_augmentation(OptionsReader *reader, pgs_recipe_preset preset, pgs_recipe_augmentation *aug)
 {
 	JsonbValue *v = options_get_value(reader, "augmentation");
 	OptionsReader nested;
@@ -54,14 +56,14 @@ read_augmentation(OptionsReader *reader, pgs_recipe_augmentation *aug)
 	if (v->type == jbvBool)
 	{
 		if (v->val.boolean)
-			pgs_recipe_augmentation_published(aug);
+			pgs_recipe_augmentation_of_preset(preset, aug);
 		else
 			aug->enabled = false;
 		return;
 	}
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		options_wrong_type(reader, "augmentation", "true, false or an object");
-	pgs_recipe_augmentation_published(aug);
+	pgs_recipe_augmentation_of_preset(preset, aug);
 	options_begin(&nested, v->val.binary.data, reader->what, "augmentation.", augmentation_keys);
 	(void) options_get_bool(&nested, "enabled", &aug->enabled);
 	(void) options_get_bool(&nested, "flip", &aug->flip);
@@ -101,6 +103,7 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	pgs_recipe *r = &resolved->recipe;
 	OptionsReader reader;
 	int			choice;
+	bool		normalisation_given;
 	char	   *text;
 	int64		seed;
 	bool		device_given;
@@ -111,7 +114,8 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	options_begin(&reader, &options->root, "training option", "", training_keys);
 
 	/* The preset first, so that every other option overrides it; then the architecture's input size. */
-	if (get_choice(&reader, "recipe", pgs_recipe_preset_parse, "voets2019_plos, voets2018_thesis and none", &choice))
+	if (get_choice(&reader, "recipe", pgs_recipe_preset_parse,
+				   "pgscreen_default, voets2019_plos, voets2018_thesis, gulshan2016 and none", &choice))
 		pgs_recipe_apply_preset(r, choice);
 	if (get_choice(&reader, "architecture", pgs_recipe_arch_parse, "inception_v3 and small_cnn", &choice))
 	{
@@ -132,15 +136,20 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	(void) options_get_double(&reader, "weight_decay", &r->weight_decay);
 	if (get_choice(&reader, "schedule", pgs_recipe_schedule_parse, "constant, step and cosine", &choice))
 		r->schedule = choice;
+	(void) options_get_int(&reader, "warmup_epochs", &r->warmup_epochs);
 	(void) options_get_int(&reader, "step_epochs", &r->step_epochs);
 	(void) options_get_double(&reader, "gamma", &r->gamma);
 	(void) options_get_double(&reader, "clip_norm", &r->clip_norm);
 	(void) options_get_int(&reader, "batch_size", &r->batch_size);
+	if (get_choice(&reader, "balance", pgs_recipe_balance_parse, "none and oversample", &choice))
+		r->balance = choice;
 	(void) options_get_int(&reader, "max_epochs", &r->max_epochs);
 	(void) options_get_double(&reader, "min_auc_gain", &r->min_auc_gain);
 	(void) options_get_int(&reader, "patience", &r->patience);
-	read_augmentation(&reader, &r->augmentation);
-	if (get_choice(&reader, "normalisation", pgs_recipe_normalisation_parse, "unit, standardize and symmetric", &choice))
+	read_augmentation(&reader, r->preset, &r->augmentation);
+	normalisation_given = get_choice(&reader, "normalisation", pgs_recipe_normalisation_parse,
+									 "unit, standardize, symmetric and imagenet", &choice);
+	if (normalisation_given)
 		r->normalisation = choice;
 	read_preprocess(&reader, r);
 
@@ -176,7 +185,18 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 			options_wrong_type(&reader, "pretrained", "a model name shorter than 64 bytes");
 		strlcpy(r->pretrained, text, sizeof(r->pretrained));
 		if (!options_get_int64(&reader, "pretrained_model_id", &resolved->pretrained_model_id))
-			resolved->pretrained_model_id = pgscreen_model_resolve(text)->id;
+		{
+			ModelRef   *start = pgscreen_model_resolve(text);
+
+			resolved->pretrained_model_id = start->id;
+			/*
+			 * Pretrained weights expect the inputs they were trained on (imported ImageNet weights: "imagenet",
+			 * or "symmetric" for torchvision's Inception-v3), not the standardisation the default uses from
+			 * scratch. A recorded recipe already holds the result.
+			 */
+			if (r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalisation_given)
+				r->normalisation = start->normalisation;
+		}
 	}
 
 	pgs_error_clear(&err);
@@ -232,10 +252,12 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	append_double(&buf, "beta2", r->beta2);
 	append_double(&buf, "weight_decay", r->weight_decay);
 	append_string(&buf, "schedule", pgs_recipe_schedule_name(r->schedule));
-	appendStringInfo(&buf, ", \"step_epochs\": %d", r->step_epochs);
+	appendStringInfo(&buf, ", \"warmup_epochs\": %d, \"step_epochs\": %d", r->warmup_epochs, r->step_epochs);
 	append_double(&buf, "gamma", r->gamma);
 	append_double(&buf, "clip_norm", r->clip_norm);
-	appendStringInfo(&buf, ", \"batch_size\": %d, \"max_epochs\": %d", r->batch_size, r->max_epochs);
+	appendStringInfo(&buf, ", \"batch_size\": %d", r->batch_size);
+	append_string(&buf, "balance", pgs_recipe_balance_name(r->balance));
+	appendStringInfo(&buf, ", \"max_epochs\": %d", r->max_epochs);
 	append_double(&buf, "min_auc_gain", r->min_auc_gain);
 	appendStringInfo(&buf, ", \"patience\": %d", r->patience);
 	appendStringInfo(&buf, ", \"augmentation\": {\"enabled\": %s, \"flip\": %s, \"brightness\": %s, "

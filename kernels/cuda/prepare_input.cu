@@ -103,7 +103,11 @@ prepare_input_kernel(int height, int width, int channels, const unsigned char *i
 		inv_std = (float) (1.0 / fmax(sqrt(squares / (double) count), 1.0 / sqrt((double) count)));
 	}
 	for (size_t i = threadIdx.x; i < count; i += blockDim.x)
+	{
+		if (normalization == PGS_NORM_IMAGENET)
+			pgs_imagenet_statistics(channels, (int) (i / plane), &mean, &inv_std);
 		chw[i] = pgs_normalize_value(normalization, chw[i], mean, inv_std);
+	}
 }
 
 pgs_status

@@ -22,12 +22,15 @@ extern "C" {
  *                per_image_standardization; on x/255 rather than on 0–255, which differs only for images
  *                so flat that the 1/√N floor applies)
  *   symmetric:   2x − 1 in [−1, 1]              (x/127.5 − 1 of the 8-bit image)
+ *   imagenet:    (x − mean_c) / std_c           torchvision's ImageNet statistics per channel, what networks
+ *                pretrained there expect
  */
 typedef enum pgs_normalization
 {
 	PGS_NORM_UNIT = 0,
 	PGS_NORM_STANDARDIZE,
-	PGS_NORM_SYMMETRIC
+	PGS_NORM_SYMMETRIC,
+	PGS_NORM_IMAGENET
 } pgs_normalization;
 
 pgs_status	pgs_normalization_parse(const char *name, pgs_normalization *norm, pgs_error *err);
@@ -209,13 +212,31 @@ pgs_augment_pixel(int op, const pgs_augment_params *p, const float *means, int c
 	}
 }
 
-/* The normalisation of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N). */
+/*
+ * torchvision's ImageNet statistics for channel c of RGB in [0, 1]: mean (0.485, 0.456, 0.406), standard
+ * deviation (0.229, 0.224, 0.225); a grey image takes their averages.
+ */
+PGS_HOSTDEV void
+pgs_imagenet_statistics(int channels, int c, float *mean, float *inv_std)
+{
+	const float means[3] = {0.485f, 0.456f, 0.406f};
+	const float stds[3] = {0.229f, 0.224f, 0.225f};
+
+	*mean = channels == 3 ? means[c] : (means[0] + means[1] + means[2]) / 3.0f;
+	*inv_std = 1.0f / (channels == 3 ? stds[c] : (stds[0] + stds[1] + stds[2]) / 3.0f);
+}
+
+/*
+ * The normalisation of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N),
+ * imagenet the channel's from pgs_imagenet_statistics.
+ */
 PGS_HOSTDEV float
 pgs_normalize_value(int norm, float x, float mean, float inv_std)
 {
 	switch (norm)
 	{
 		case PGS_NORM_STANDARDIZE:
+		case PGS_NORM_IMAGENET:
 			return (x - mean) * inv_std;
 		case PGS_NORM_SYMMETRIC:
 			return 2.0f * x - 1.0f;
@@ -243,7 +264,7 @@ pgs_prepare_input_check(int n, int height, int width, int channels, int normaliz
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
 						"network input must be n×H×W×C uint8 images with 1 or 3 channels, not %d×%d×%d×%d",
 						n, height, width, channels);
-	if (normalization < PGS_NORM_UNIT || normalization > PGS_NORM_SYMMETRIC)
+	if (normalization < PGS_NORM_UNIT || normalization > PGS_NORM_IMAGENET)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "unknown normalization %d", normalization);
 	return PGS_OK;
 }

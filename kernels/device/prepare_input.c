@@ -9,14 +9,14 @@
 pgs_status
 pgs_normalization_parse(const char *name, pgs_normalization *norm, pgs_error *err)
 {
-	for (int k = PGS_NORM_UNIT; k <= PGS_NORM_SYMMETRIC; k++)
+	for (int k = PGS_NORM_UNIT; k <= PGS_NORM_IMAGENET; k++)
 		if (strcmp(name, pgs_normalization_name((pgs_normalization) k)) == 0)
 		{
 			*norm = (pgs_normalization) k;
 			return PGS_OK;
 		}
 	return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
-					"unknown normalization \"%s\" (expected unit, standardize or symmetric)", name);
+					"unknown normalization \"%s\" (expected unit, standardize, symmetric or imagenet)", name);
 }
 
 const char *
@@ -30,6 +30,8 @@ pgs_normalization_name(pgs_normalization norm)
 			return "standardize";
 		case PGS_NORM_SYMMETRIC:
 			return "symmetric";
+		case PGS_NORM_IMAGENET:
+			return "imagenet";
 	}
 	return "unknown";
 }
@@ -141,10 +143,22 @@ augment_image(float *chw, int channels, size_t plane, const pgs_augment_params *
 }
 
 static void
-normalize_image(float *chw, size_t count, int norm)
+normalize_image(float *chw, int channels, size_t plane, int norm)
 {
+	size_t		count = plane * channels;
 	float		mean = 0.0f,
 				inv_std = 1.0f;
+
+	if (norm == PGS_NORM_IMAGENET)
+	{
+		for (int c = 0; c < channels; c++)
+		{
+			pgs_imagenet_statistics(channels, c, &mean, &inv_std);
+			for (size_t i = 0; i < plane; i++)
+				chw[c * plane + i] = pgs_normalize_value(norm, chw[c * plane + i], mean, inv_std);
+		}
+		return;
+	}
 
 	if (norm == PGS_NORM_STANDARDIZE)
 	{
@@ -192,7 +206,7 @@ pgs_cpu_prepare_input(void *ctx, int n, int height, int width, int channels, con
 			}
 		if (params != NULL)
 			augment_image(chw, channels, plane, &params[i]);
-		normalize_image(chw, image_size, normalization);
+		normalize_image(chw, channels, plane, normalization);
 	}
 	return PGS_OK;
 }

@@ -16,7 +16,8 @@ static inline int
 pgs_engine_normalization(pgs_recipe_normalisation n)
 {
 	return n == PGS_RECIPE_NORM_UNIT ? PGS_NORM_UNIT :
-		n == PGS_RECIPE_NORM_STANDARDIZE ? PGS_NORM_STANDARDIZE : PGS_NORM_SYMMETRIC;
+		n == PGS_RECIPE_NORM_STANDARDIZE ? PGS_NORM_STANDARDIZE :
+		n == PGS_RECIPE_NORM_IMAGENET ? PGS_NORM_IMAGENET : PGS_NORM_SYMMETRIC;
 }
 
 /* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */

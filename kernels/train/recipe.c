@@ -1,4 +1,4 @@
-/* Training recipes: defaults, the voets2019_plos and voets2018_thesis presets, validation and names. */
+/* Training recipes: the pgscreen_default preset, the published presets, validation and names. */
 #include "recipe.h"
 
 #include <math.h>
@@ -7,9 +7,11 @@
 static const char *const architecture_names[] = {"inception_v3", "small_cnn"};
 static const char *const optimizer_names[] = {"sgd", "rmsprop", "adam", "adamw"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
-static const char *const normalisation_names[] = {"unit", "standardize", "symmetric"};
+static const char *const normalisation_names[] = {"unit", "standardize", "symmetric", "imagenet"};
 static const char *const preprocess_names[] = {"none", "voets2018", "graham"};
-static const char *const preset_names[] = {"none", "voets2019_plos", "voets2018_thesis"};
+static const char *const preset_names[] = {"none", "pgscreen_default", "voets2019_plos", "voets2018_thesis",
+"gulshan2016"};
+static const char *const balance_names[] = {"none", "oversample"};
 
 static int
 parse_name(const char *name, const char *const *names, int n)
@@ -31,6 +33,7 @@ NAME_FUNCTIONS(schedule, pgs_recipe_schedule, schedule_names, PGS_RECIPE_LR_N)
 NAME_FUNCTIONS(normalisation, pgs_recipe_normalisation, normalisation_names, PGS_RECIPE_NORM_N)
 NAME_FUNCTIONS(preprocess, pgs_recipe_preprocess, preprocess_names, PGS_RECIPE_PREPROCESS_N)
 NAME_FUNCTIONS(preset, pgs_recipe_preset, preset_names, PGS_PRESET_N)
+NAME_FUNCTIONS(balance, pgs_recipe_balance, balance_names, PGS_RECIPE_BALANCE_N)
 
 int
 pgs_recipe_default_input(pgs_recipe_arch architecture)
@@ -49,6 +52,32 @@ pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug)
 	aug->hue = 0.2;
 	aug->contrast_low = 0.5;
 	aug->contrast_high = 1.5;
+}
+
+/*
+ * Geometry and a little light: the published ranges of hue (±0.2 of a turn) and saturation (×0.5–1.5) wash out
+ * the colour that tells a yellow exudate from a red vessel, and contrast ×0.5 hides faint small lesions
+ * (test/bench/learn: colour_only and photo_lesions).
+ */
+void
+pgs_recipe_augmentation_mild(pgs_recipe_augmentation *aug)
+{
+	aug->enabled = true;
+	aug->flip = true;
+	aug->brightness = 0.05;
+	aug->saturation_low = aug->saturation_high = 1.0;
+	aug->hue = 0;
+	aug->contrast_low = 0.9;
+	aug->contrast_high = 1.1;
+}
+
+void
+pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_recipe_augmentation *aug)
+{
+	if (preset == PGS_PRESET_PGSCREEN_DEFAULT)
+		pgs_recipe_augmentation_mild(aug);
+	else
+		pgs_recipe_augmentation_published(aug);
 }
 
 /*
@@ -88,11 +117,35 @@ pgs_recipe_optimizer_defaults(pgs_recipe *r, pgs_recipe_optimizer optimizer)
 }
 
 /*
- * docs/study.md, "Training recipe". The published replication (Voets et al., PLOS ONE 2019): Inception-v3
- * at 299 px, RMSProp with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published
- * augmentation. The thesis (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3, batch 64; its
- * better variant standardised each image. Both stopped early: a checkpoint must gain 0.01 validation AUC,
- * patience 10, at most 200 epochs.
+ * The default, for networks trained from scratch or fine-tuned on a few hundred to a few hundred thousand
+ * images (docs/training.md, "Default recipe", has the measurements behind each choice): AdamW with learning
+ * rate 1e-3 and decoupled weight decay 0.01, one epoch of linear warm-up then a cosine decay to 0 at
+ * max_epochs, batch 32, per-image standardisation, flips with mild brightness and contrast changes and no
+ * hue or saturation jitter, epochs that draw both classes equally when one is rare, and early stopping that
+ * keeps any epoch gaining 0.001 validation AUC (patience 10, at most 200 epochs).
+ */
+static void
+apply_default(pgs_recipe *r)
+{
+	pgs_recipe_optimizer_defaults(r, PGS_RECIPE_ADAMW);
+	r->weight_decay = 0.01;
+	r->schedule = PGS_RECIPE_LR_COSINE;
+	r->warmup_epochs = 1;
+	r->batch_size = 32;
+	r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;
+	r->balance = PGS_RECIPE_BALANCE_OVERSAMPLE;
+	/* A network that reaches 0.995 early must still be able to keep its 1.000 epoch. */
+	r->min_auc_gain = 0.001;
+}
+
+/*
+ * docs/study.md, "Training recipe". The published replication (Voets et al., PLOS ONE 2019): Inception-v3 at 299 px, RMSProp
+ * with learning rate 1e-3, batch 32, weight decay 4e-5, [−1,1] inputs, the published augmentation. Gulshan
+ * et al. (JAMA 2016) did not print their hyper-parameters; the ones published afterwards, which the 2019
+ * replication adopted, are the same, so gulshan2016 differs only in its name (both expect ImageNet weights
+ * through "pretrained"). The thesis (2018) trained with SGD, Nesterov momentum 0.9, learning rate 3e-3,
+ * batch 64; its better variant standardised each image. All stopped early: a checkpoint must gain 0.01
+ * validation AUC, patience 10, at most 200 epochs.
  */
 void
 pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)
@@ -106,21 +159,31 @@ pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)
 	r->min_auc_gain = 0.01;
 	r->patience = 10;
 	r->schedule = PGS_RECIPE_LR_CONSTANT;
+	r->warmup_epochs = 0;
 	r->clip_norm = 0;
-	pgs_recipe_augmentation_published(&r->augmentation);
-	if (preset == PGS_PRESET_VOETS2019_PLOS)
+	r->balance = PGS_RECIPE_BALANCE_NONE;
+	pgs_recipe_augmentation_of_preset(preset, &r->augmentation);
+	switch (preset)
 	{
-		pgs_recipe_optimizer_defaults(r, PGS_RECIPE_RMSPROP);
-		r->weight_decay = 4e-5;
-		r->batch_size = 32;
-		r->normalisation = PGS_RECIPE_NORM_SYMMETRIC;
-	}
-	else
-	{
-		pgs_recipe_optimizer_defaults(r, PGS_RECIPE_SGD);
-		r->weight_decay = 0;
-		r->batch_size = 64;
-		r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;
+		case PGS_PRESET_PGSCREEN_DEFAULT:
+			apply_default(r);
+			break;
+		case PGS_PRESET_VOETS2019_PLOS:
+		case PGS_PRESET_GULSHAN2016:
+			pgs_recipe_optimizer_defaults(r, PGS_RECIPE_RMSPROP);
+			r->weight_decay = 4e-5;
+			r->batch_size = 32;
+			r->normalisation = PGS_RECIPE_NORM_SYMMETRIC;
+			break;
+		case PGS_PRESET_VOETS2018_THESIS:
+			pgs_recipe_optimizer_defaults(r, PGS_RECIPE_SGD);
+			r->weight_decay = 0;
+			r->batch_size = 64;
+			r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;
+			break;
+		case PGS_PRESET_NONE:
+		case PGS_PRESET_N:
+			break;
 	}
 }
 
@@ -128,7 +191,7 @@ void
 pgs_recipe_init(pgs_recipe *r)
 {
 	memset(r, 0, sizeof(*r));
-	pgs_recipe_apply_preset(r, PGS_PRESET_VOETS2019_PLOS);
+	pgs_recipe_apply_preset(r, PGS_PRESET_PGSCREEN_DEFAULT);
 	r->step_epochs = 30;
 	r->gamma = 0.1;
 	r->preprocess = PGS_RECIPE_PREPROCESS_NONE;
@@ -166,6 +229,8 @@ pgs_recipe_validate(const pgs_recipe *r, pgs_error *err)
 		return out_of_range(err, "beta2", "in [0, 1)");
 	if (!(r->weight_decay >= 0 && r->weight_decay < 1))
 		return out_of_range(err, "weight_decay", "in [0, 1)");
+	if (r->warmup_epochs < 0 || r->warmup_epochs > r->max_epochs)
+		return out_of_range(err, "warmup_epochs", "between 0 and max_epochs");
 	if (r->step_epochs < 1)
 		return out_of_range(err, "step_epochs", "at least 1");
 	if (!(r->gamma > 0 && r->gamma <= 1))
@@ -174,6 +239,8 @@ pgs_recipe_validate(const pgs_recipe *r, pgs_error *err)
 		return out_of_range(err, "clip_norm", "0 (off) or positive");
 	if (r->batch_size < 1 || r->batch_size > 4096)
 		return out_of_range(err, "batch_size", "between 1 and 4096");
+	if ((int) r->balance < 0 || r->balance >= PGS_RECIPE_BALANCE_N)
+		return out_of_range(err, "balance", "none or oversample");
 	if (r->max_epochs < 1 || r->max_epochs > 100000)
 		return out_of_range(err, "max_epochs", "between 1 and 100000");
 	if (!(r->min_auc_gain >= 0 && r->min_auc_gain < 1))

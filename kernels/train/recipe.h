@@ -40,6 +40,7 @@ typedef enum pgs_recipe_normalisation
 	PGS_RECIPE_NORM_UNIT = 0,		/* x/255 in [0,1] */
 	PGS_RECIPE_NORM_STANDARDIZE,	/* per image (x − mean)/max(std, 1/√N) */
 	PGS_RECIPE_NORM_SYMMETRIC,	/* x/127.5 − 1 in [−1,1] */
+	PGS_RECIPE_NORM_IMAGENET,	/* per channel with ImageNet's mean and std, for pretrained networks */
 	PGS_RECIPE_NORM_N
 } pgs_recipe_normalisation;
 
@@ -54,10 +55,20 @@ typedef enum pgs_recipe_preprocess
 typedef enum pgs_recipe_preset
 {
 	PGS_PRESET_NONE = 0,
-	PGS_PRESET_VOETS2019_PLOS,		/* the published replication (the default) */
+	PGS_PRESET_PGSCREEN_DEFAULT,	/* the default: AdamW, warm-up and cosine, mild augmentation */
+	PGS_PRESET_VOETS2019_PLOS,		/* the published replication */
 	PGS_PRESET_VOETS2018_THESIS,	/* the thesis's "modified preprocessing" run */
+	PGS_PRESET_GULSHAN2016,			/* the original study, with its later-published hyper-parameters */
 	PGS_PRESET_N
 } pgs_recipe_preset;
+
+/* How the training batches treat a rare class. */
+typedef enum pgs_recipe_balance
+{
+	PGS_RECIPE_BALANCE_NONE = 0,	/* every image once per epoch */
+	PGS_RECIPE_BALANCE_OVERSAMPLE,	/* half of each epoch from each class: the rarer repeats, the commoner is subsampled */
+	PGS_RECIPE_BALANCE_N
+} pgs_recipe_balance;
 
 /* Train-time augmentation on [0,1] data, in a random order per image (docs/study.md, "Augmentation"). */
 typedef struct pgs_recipe_augmentation
@@ -88,11 +99,13 @@ typedef struct pgs_recipe
 	double		beta1, beta2;	/* Adam */
 	double		weight_decay;	/* L2 (decoupled for AdamW) */
 	pgs_recipe_schedule schedule;
+	int			warmup_epochs;	/* linear warm-up of the learning rate over the first epochs; 0 is off */
 	int			step_epochs;	/* step schedule: multiply by gamma every step_epochs */
 	double		gamma;
 	double		clip_norm;		/* global gradient-norm clipping; 0 is off */
 
 	int			batch_size;
+	pgs_recipe_balance balance;
 	int			max_epochs;
 	double		min_auc_gain;	/* early stopping: a checkpoint must beat the best AUC by this much */
 	int			patience;		/* ... and training stops after this many epochs without one */
@@ -109,7 +122,13 @@ typedef struct pgs_recipe
 /* The published augmentation: flip, brightness ±0.125, saturation ×[0.5,1.5], hue ±0.2, contrast ×[0.5,1.5]. */
 void		pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug);
 
-/* Defaults (the voets2019_plos preset) with the default input size of the architecture. */
+/* The default's augmentation: flip, brightness ±0.05, contrast ×[0.9,1.1]; colour (hue, saturation) kept. */
+void		pgs_recipe_augmentation_mild(pgs_recipe_augmentation *aug);
+
+/* The augmentation a preset switches on ("augmentation": true): mild for pgscreen_default, else published. */
+void		pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_recipe_augmentation *aug);
+
+/* Defaults (the pgscreen_default preset) with the default input size of the architecture. */
 void		pgs_recipe_init(pgs_recipe *recipe);
 
 /* Set the optimiser and its own default hyper-parameters (learning rate, momentum, rho, epsilon, betas). */
@@ -131,12 +150,14 @@ const char *pgs_recipe_schedule_name(pgs_recipe_schedule v);
 const char *pgs_recipe_normalisation_name(pgs_recipe_normalisation v);
 const char *pgs_recipe_preprocess_name(pgs_recipe_preprocess v);
 const char *pgs_recipe_preset_name(pgs_recipe_preset v);
+const char *pgs_recipe_balance_name(pgs_recipe_balance v);
 int			pgs_recipe_arch_parse(const char *name);
 int			pgs_recipe_optimizer_parse(const char *name);
 int			pgs_recipe_schedule_parse(const char *name);
 int			pgs_recipe_normalisation_parse(const char *name);
 int			pgs_recipe_preprocess_parse(const char *name);
 int			pgs_recipe_preset_parse(const char *name);
+int			pgs_recipe_balance_parse(const char *name);
 
 /* The learning rate in `epoch` (0-based) under the recipe's schedule. */
 double		pgs_recipe_learning_rate(const pgs_recipe *recipe, int epoch);

@@ -42,6 +42,7 @@ struct pgs_trainer
 	int			epoch;			/* 1-based, set by begin_epoch */
 	int			next_step;
 	int64_t    *order;			/* training indices in this epoch's order */
+	int64_t    *rare;			/* balanced epochs: the rarer class's indices */
 	uint8_t    *images;			/* host: a batch of HWC uint8 images */
 	pgs_augment_params *params;
 	pgs_device_batch batch;		/* the batch on the device, augmented and normalised there */
@@ -85,6 +86,7 @@ optimizer_config(const pgs_recipe *r, int steps_per_epoch, pgs_optimizer_config 
 			c->schedule.kind = PGS_LR_CONSTANT;
 			break;
 	}
+	c->schedule.warmup_steps = (int64_t) r->warmup_epochs * steps_per_epoch;
 }
 
 static void
@@ -149,12 +151,13 @@ pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_
 	pixels = training->record_bytes;
 	buffer_batch = t->batch_size > VALIDATION_BATCH ? t->batch_size : VALIDATION_BATCH;
 	t->order = malloc(sizeof(int64_t) * (size_t) training->count);
+	t->rare = malloc(sizeof(int64_t) * (size_t) training->count);
 	t->images = malloc(pixels * (size_t) buffer_batch);
 	t->params = malloc(sizeof(pgs_augment_params) * (size_t) buffer_batch);
 	pgs_device_batch_init(&t->batch, ops, training->height, training->width, training->channels);
 	t->targets = malloc(sizeof(float) * (size_t) buffer_batch);
 	t->logits = malloc(sizeof(float) * (size_t) buffer_batch);
-	if (!t->order || !t->images || !t->params || !t->targets || !t->logits)
+	if (!t->order || !t->rare || !t->images || !t->params || !t->targets || !t->logits)
 	{
 		st = pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate the training buffers");
 		goto fail;
@@ -175,6 +178,7 @@ pgs_trainer_free(pgs_trainer *t)
 	pgs_optimizer_free(t->optimizer);
 	pgs_net_free(t->net);
 	free(t->order);
+	free(t->rare);
 	free(t->images);
 	free(t->params);
 	pgs_device_batch_free(&t->batch);
@@ -187,6 +191,12 @@ int
 pgs_trainer_steps_per_epoch(const pgs_trainer *t)
 {
 	return t->steps_per_epoch;
+}
+
+const int64_t *
+pgs_trainer_epoch_order(const pgs_trainer *t)
+{
+	return t->order;
 }
 
 size_t
@@ -212,25 +222,66 @@ pgs_trainer_sync_replicas(pgs_trainer *t, pgs_error *err)
 	return t->group ? pgs_replica_broadcast_state(t->net, t->optimizer, t->group, err) : PGS_OK;
 }
 
+static void
+shuffle(pgs_prng *rng, int64_t *a, int64_t n)
+{
+	for (int64_t i = n - 1; i > 0; i--)
+	{
+		int64_t		j = pgs_prng_below(rng, (int) (i + 1));
+		int64_t		tmp = a[i];
+
+		a[i] = a[j];
+		a[j] = tmp;
+	}
+}
+
+/*
+ * An epoch of n images, half of each class: the rarer class's images in a shuffled cycle (each repeated about
+ * equally often), the commoner's a fresh random subset, then all of it shuffled. Without a rare class (the
+ * rarer one fills at least half already) the epoch is a plain shuffle.
+ */
+static void
+balanced_order(pgs_trainer *t, pgs_prng *rng)
+{
+	const pgs_data_cache *c = t->training;
+	int64_t		n = c->count;
+	bool		rare_positive = c->positives * 2 < n;
+	int64_t		half = n / 2;
+	int64_t		rare = 0,
+				common = 0;
+
+	for (int64_t i = 0; i < n; i++)
+		if ((pgs_data_cache_label(c, i) != 0) == rare_positive)
+			t->rare[rare++] = i;
+		else
+			t->order[common++] = i;
+	shuffle(rng, t->order, common);
+	shuffle(rng, t->rare, rare);
+	/* The first n − half shuffled common images stay; the rare ones, cycled, fill the other half. */
+	for (int64_t i = 0; i < half; i++)
+		t->order[n - half + i] = t->rare[i % rare];
+	shuffle(rng, t->order, n);
+}
+
 /* Fisher–Yates from the seed and the epoch alone, so a resumed run shuffles as the uninterrupted one. */
 pgs_status
 pgs_trainer_begin_epoch(pgs_trainer *t, int epoch, pgs_error *err)
 {
 	pgs_prng	rng;
-	int64_t		n = t->training->count;
+	const pgs_data_cache *c = t->training;
+	int64_t		n = c->count;
 
 	if (epoch < 1)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "epochs count from 1");
 	pgs_prng_seed(&rng, pgs_prng_mix(t->recipe.seed, STREAM_SHUFFLE), (uint64_t) epoch);
-	for (int64_t i = 0; i < n; i++)
-		t->order[i] = i;
-	for (int64_t i = n - 1; i > 0; i--)
+	if (t->recipe.balance == PGS_RECIPE_BALANCE_OVERSAMPLE && c->positives > 0 && c->positives < n &&
+		c->positives * 2 != n)
+		balanced_order(t, &rng);
+	else
 	{
-		int64_t		j = pgs_prng_below(&rng, (int) (i + 1));
-		int64_t		tmp = t->order[i];
-
-		t->order[i] = t->order[j];
-		t->order[j] = tmp;
+		for (int64_t i = 0; i < n; i++)
+			t->order[i] = i;
+		shuffle(&rng, t->order, n);
 	}
 	t->epoch = epoch;
 	t->next_step = 0;
@@ -258,6 +309,20 @@ assemble(pgs_trainer *t, const pgs_data_cache *cache, const int64_t *indices, in
 							 (uint64_t) index, &t->params[i]);
 	}
 	return pgs_device_batch_prepare(&t->batch, n, t->images, augment ? t->params : NULL, t->normalization, err);
+}
+
+/* The global L2 norm of the batch's gradient, logged per epoch (and infinite when training diverged). */
+static pgs_status
+gradient_norm(pgs_trainer *t, double *norm, pgs_error *err)
+{
+	const pgs_ops *ops = pgs_net_get_ops(t->net);
+	double		sum;
+	pgs_status	st;
+
+	if ((st = ops->sum_squares(ops->ctx, pgs_net_param_count(t->net), pgs_net_grads(t->net), &sum, err)) != PGS_OK)
+		return st;
+	*norm = sqrt(sum);
+	return PGS_OK;
 }
 
 pgs_status
@@ -292,6 +357,13 @@ pgs_trainer_train_step(pgs_trainer *t, pgs_train_step *step, pgs_error *err)
 	/* A diverged batch is reported before it can poison the weights; the caller fails the job. */
 	if (!isfinite(step->loss))
 		return PGS_OK;
+	if ((st = gradient_norm(t, &step->gradient_norm, err)) != PGS_OK)
+		return st;
+	if (!isfinite(step->gradient_norm))
+	{
+		step->loss = NAN;
+		return PGS_OK;
+	}
 	return pgs_optimizer_step(t->optimizer, NULL, err);
 }
 
@@ -379,6 +451,7 @@ static const struct
 	{"trainer.log.auc_lower", offsetof(pgs_epoch_record, auc_lower)},
 	{"trainer.log.auc_upper", offsetof(pgs_epoch_record, auc_upper)},
 	{"trainer.log.learning_rate", offsetof(pgs_epoch_record, learning_rate)},
+	{"trainer.log.gradient_norm", offsetof(pgs_epoch_record, gradient_norm)},
 	{"trainer.log.seconds", offsetof(pgs_epoch_record, seconds)},
 	{"trainer.log.images_per_second", offsetof(pgs_epoch_record, images_per_second)},
 };
@@ -495,8 +568,16 @@ pgs_trainer_read_checkpoint(pgs_trainer *t, const char *path, pgs_trainer_progre
 		(st = get(&info.recipe, "trainer.epochs_without_gain", &without_gain, path, err)) != PGS_OK)
 		goto done;
 	for (int i = 0; i < N_LOG_FIELDS; i++)
+	{
+		/* Checkpoints written before the gradient norm was logged resume with it unknown. */
+		if (log_field(&last, i) == &last.gradient_norm && !pgs_model_recipe_get(&info.recipe, log_fields[i].key))
+		{
+			last.gradient_norm = NAN;
+			continue;
+		}
 		if ((st = get(&info.recipe, log_fields[i].key, log_field(&last, i), path, err)) != PGS_OK)
 			goto done;
+	}
 	/* The whole run state moves into a network built from the file, and an optimiser restored from it. */
 	if ((st = pgs_model_load(t->ops, file, len, &net, &info, err)) != PGS_OK)
 		goto done;

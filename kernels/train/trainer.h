@@ -31,6 +31,8 @@ pgs_status	pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, cons
 void		pgs_trainer_free(pgs_trainer *trainer);
 
 int			pgs_trainer_steps_per_epoch(const pgs_trainer *trainer);
+/* The training indices in the current epoch's order (steps_per_epoch · batch of them are trained). */
+const int64_t *pgs_trainer_epoch_order(const pgs_trainer *trainer);
 size_t		pgs_trainer_parameter_count(const pgs_trainer *trainer);
 
 /*
@@ -45,14 +47,20 @@ pgs_status	pgs_trainer_join(pgs_trainer *trainer, struct pgs_collective *group, 
 							 pgs_error *err);
 pgs_status	pgs_trainer_sync_replicas(pgs_trainer *trainer, pgs_error *err);
 
-/* Shuffle for epoch (1-based) and set its learning rate; the next train_step takes its first batch. */
+/*
+ * Shuffle for epoch (1-based) and set its learning rate; the next train_step takes its first batch. With
+ * balance "oversample" the epoch draws half its images from each class (the rarer class repeated, the
+ * commoner subsampled afresh each epoch), keeping the epoch's length.
+ */
 pgs_status	pgs_trainer_begin_epoch(pgs_trainer *trainer, int epoch, pgs_error *err);
 
 typedef struct pgs_train_step
 {
-	double		loss;			/* mean loss of the batch; NaN or infinite when training diverged */
+	double		loss;			/* mean loss of the batch; NaN or infinite when training diverged (the loss or
+								 * the gradient) */
 	int			images;			/* of the global batch, over all replicas */
 	double		learning_rate;
+	double		gradient_norm;	/* global L2 norm of the batch's gradient, before any clipping */
 	bool		epoch_done;		/* this was the epoch's last batch */
 } pgs_train_step;
 
@@ -84,6 +92,7 @@ typedef struct pgs_epoch_record
 	double		auc_lower;
 	double		auc_upper;
 	double		learning_rate;
+	double		gradient_norm;	/* mean over the epoch's batches */
 	double		seconds;
 	double		images_per_second;
 	bool		improved;

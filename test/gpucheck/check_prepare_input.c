@@ -46,7 +46,7 @@ compare_devices(const char *what, int n, int h, int w, int c, const pgs_augment_
 static void
 test_normalizations_without_augmentation(void)
 {
-	for (int norm = PGS_NORM_UNIT; norm <= PGS_NORM_SYMMETRIC; norm++)
+	for (int norm = PGS_NORM_UNIT; norm <= PGS_NORM_IMAGENET; norm++)
 	{
 		char		what[64];
 
@@ -88,7 +88,7 @@ test_published_recipe_batches(void)
 	pgs_augment_recipe_published(&recipe);
 	for (int i = 0; i < 32; i++)
 		pgs_augment_draw(&recipe, 42, (uint64_t) i, &params[i]);
-	for (int norm = PGS_NORM_UNIT; norm <= PGS_NORM_SYMMETRIC; norm++)
+	for (int norm = PGS_NORM_UNIT; norm <= PGS_NORM_IMAGENET; norm++)
 	{
 		char		what[64];
 

@@ -51,11 +51,11 @@ FROM (SELECT screen.fundus_preprocess(img, ungradable => 'null') AS pre FROM pho
 SELECT id, gradable, reason FROM photos, screen.fundus_circle(img) WHERE NOT gradable ORDER BY id;
 SELECT screen.fundus_preprocess(img) FROM photos WHERE id = 4;
 
--- normalisations: float32, channels first by default; the three methods and the two layouts
+-- normalisations: float32, channels first by default; the four methods and the two layouts
 SELECT method, (screen.tensor_info(screen.normalize(pre, method))).dtype,
        (screen.tensor_info(screen.normalize(pre, method))).shape
 FROM (SELECT screen.fundus_preprocess(img, 64) AS pre FROM photos WHERE id = 1) p,
-     unnest(ARRAY['unit', 'standardize', 'symmetric']) method;
+     unnest(ARRAY['unit', 'standardize', 'symmetric', 'imagenet']) method;
 SELECT (screen.tensor_info(screen.normalize(img, 'unit', 'hwc'))).shape FROM photos WHERE id = 1;
 
 -- augmentation: the same seed gives the same picture; identity options give the input back
@@ -93,7 +93,7 @@ SELECT screen.fundus_preprocess('\x934e554d505901007600'::bytea
 SELECT screen.fundus_preprocess('\x934e554d505901007600'::bytea
     || convert_to(rpad('{''descr'': ''|u1'', ''fortran_order'': False, ''shape'': (300, 400), }', 117) || E'\n', 'UTF8')
     || decode(repeat('90', 300 * 400), 'hex'));
-SELECT screen.normalize(img, 'imagenet') FROM photos WHERE id = 1;
+SELECT screen.normalize(img, 'zscore') FROM photos WHERE id = 1;
 SELECT screen.normalize(img, 'unit', 'nchw') FROM photos WHERE id = 1;
 SELECT screen.augment(img, 1, '{"tilt": 3}') FROM photos WHERE id = 1;
 SELECT screen.augment(img, 1, '{"saturation": 1.5}') FROM photos WHERE id = 1;

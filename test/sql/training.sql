@@ -149,7 +149,10 @@ SELECT * FROM screen.score('tiny', 'SELECT NULL::int, img FROM photos');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"optimiser": "sgd"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"learning_rate": "fast"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"learning_rate": -1}');
-SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"recipe": "gulshan2016"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"recipe": "kaggle2015"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"balance": "undersample"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": 5, "max_epochs": 4}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": -1}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"normalisation": "normalize"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"hue": 0.9}}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"saturation": 1.5}}');
@@ -163,7 +166,8 @@ SELECT screen.train('m', 'SELECT 1; SELECT 2', 'SELECT img, true FROM photos');
 SELECT screen.train('m', NULL, 'SELECT img, true FROM photos');
 SELECT screen.train('a:b', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos');
 
--- A preset fills in the published recipe; options override it and the optimiser brings its own defaults.
+-- Without a recipe the default, pgscreen_default, is recorded in full; a preset fills in a published recipe;
+-- options override either and the optimiser brings its own defaults.
 CREATE FUNCTION recorded_recipe(options jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     job bigint := screen.train('recipe_probe', 'SELECT img, true FROM nonexistent', 'SELECT img, true FROM photos', options);
@@ -175,12 +179,23 @@ SELECT jsonb_pretty(recorded_recipe('{"seed": 1}'));
 SELECT r->>'optimizer' AS optimizer, r->>'learning_rate' AS lr, r->>'momentum' AS momentum, r->>'nesterov' AS nesterov,
        r->>'batch_size' AS batch, r->>'normalisation' AS normalisation
 FROM recorded_recipe('{"recipe": "voets2018_thesis", "seed": 1}') r;
+SELECT p AS recipe, r->>'optimizer' AS optimizer, r->>'learning_rate' AS lr, r->>'epsilon' AS epsilon,
+       r->>'weight_decay' AS weight_decay, r->>'schedule' AS schedule, r->>'warmup_epochs' AS warmup,
+       r->>'balance' AS balance, r->>'normalisation' AS normalisation, r->'augmentation'->>'hue' AS hue
+FROM unnest(ARRAY['voets2019_plos', 'gulshan2016']) p, recorded_recipe(jsonb_build_object('recipe', p, 'seed', 1)) r;
+-- "augmentation": true switches on the recipe's own augmentation.
+SELECT recorded_recipe('{"augmentation": true, "seed": 1}')->'augmentation' AS default_augmentation,
+       recorded_recipe('{"recipe": "voets2019_plos", "augmentation": true, "seed": 1}')->'augmentation' AS published;
 SELECT r->>'optimizer' AS optimizer, r->>'learning_rate' AS lr, r->>'epsilon' AS epsilon, r->>'batch_size' AS batch,
        r->>'weight_decay' AS weight_decay
 FROM recorded_recipe('{"optimizer": "adam", "batch_size": 8, "seed": 1}') r;
 SELECT r->'augmentation' AS augmentation, r->'preprocess' AS preprocess
 FROM recorded_recipe('{"augmentation": {"hue": 0.1}, "preprocess": "graham", "architecture": "small_cnn", "seed": 1}') r;
 SELECT recorded_recipe('{"augmentation": false, "seed": 1}')->'augmentation'->'enabled' AS augmentation;
+-- Starting from pretrained weights, the default normalises as those weights were trained ("tiny": unit) unless
+-- told otherwise.
+SELECT recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "seed": 1}')->>'normalisation' AS pretrained,
+       recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "normalisation": "imagenet", "seed": 1}')->>'normalisation' AS chosen;
 
 -- Jobs whose data cannot be read fail with PostgreSQL's own error, and the job records it.
 SELECT count(*) AS probes, count(*) FILTER (WHERE screen.wait(id, '60 s') = 'failed') AS failed

@@ -61,7 +61,10 @@ spot_cache(pgs_data_cache *cache, uint64_t seed, int n)
 	}
 }
 
-/* The recipe the spot task trains with: the small CNN at SPOT_SIDE, Adam, batch 16, no weight decay. */
+/*
+ * The recipe the spot task trains with: the small CNN at SPOT_SIDE, Adam at a constant learning rate, batch
+ * 16, no weight decay, every image once per epoch.
+ */
 static inline void
 spot_recipe(pgs_recipe *r, int augment, uint64_t seed)
 {
@@ -70,6 +73,9 @@ spot_recipe(pgs_recipe *r, int augment, uint64_t seed)
 	r->input_size = SPOT_SIDE;
 	pgs_recipe_optimizer_defaults(r, PGS_RECIPE_ADAM);
 	r->weight_decay = 0;
+	r->schedule = PGS_RECIPE_LR_CONSTANT;
+	r->warmup_epochs = 0;
+	r->balance = PGS_RECIPE_BALANCE_NONE;
 	r->batch_size = 16;
 	r->augmentation.enabled = augment;
 	r->seed = seed;

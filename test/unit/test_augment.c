@@ -67,6 +67,17 @@ test_normalizations(void)
 	CHECK(fabs(var / 45 - 1.0) < 1e-5);
 	CHECK(sym[0] == 2.0f * (1 / 255.0f) - 1.0f);
 
+	/* imagenet: (x − mean_c)/std_c with torchvision's statistics, channel by channel (CHW) */
+	{
+		float		net[45];
+		const double means[3] = {0.485, 0.456, 0.406},
+					stds[3] = {0.229, 0.224, 0.225};
+
+		CHECK_OK(pgs_cpu_prepare_input(NULL, 1, 3, 5, 3, hwc, NULL, PGS_NORM_IMAGENET, net, &err), &err);
+		for (int i = 0; i < 45; i++)
+			CHECKF(fabs(net[i] - (unit[i] - means[i / 15]) / stds[i / 15]) < 1e-5, "value %d: %g", i, net[i]);
+	}
+
 	/* a flat image: the standard deviation is 0, so 1/√N takes over and every value becomes 0, not NaN */
 	memset(hwc, 77, sizeof(hwc));
 	CHECK_OK(pgs_cpu_prepare_input(NULL, 1, 3, 5, 3, hwc, NULL, PGS_NORM_STANDARDIZE, std, &err), &err);
@@ -81,8 +92,10 @@ test_names(void)
 
 	CHECK_OK(pgs_normalization_parse("standardize", &n, &err), &err);
 	CHECK(n == PGS_NORM_STANDARDIZE && strcmp(pgs_normalization_name(n), "standardize") == 0);
-	CHECK_FAILS(pgs_normalization_parse("imagenet", &n, &err), PGS_ERR_INVALID_ARGUMENT, &err);
-	CHECK(strstr(err.message, "unit, standardize or symmetric") != NULL);
+	CHECK_OK(pgs_normalization_parse("imagenet", &n, &err), &err);
+	CHECK(n == PGS_NORM_IMAGENET && strcmp(pgs_normalization_name(n), "imagenet") == 0);
+	CHECK_FAILS(pgs_normalization_parse("normalize", &n, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECK(strstr(err.message, "unit, standardize, symmetric or imagenet") != NULL);
 	CHECK_FAILS(pgs_cpu_prepare_input(NULL, 1, 3, 5, 2, (const unsigned char *) "", NULL, 0, NULL, &err),
 				PGS_ERR_INVALID_ARGUMENT, &err);
 	CHECK_FAILS(pgs_cpu_prepare_input(NULL, 1, 3, 5, 3, (const unsigned char *) "", NULL, 7, NULL, &err),

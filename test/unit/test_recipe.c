@@ -6,23 +6,54 @@
 #include "../../kernels/train/recipe.h"
 
 static void
-test_default_is_published_recipe(void)
+test_default_recipe(void)
 {
 	pgs_recipe r;
 	pgs_error	err;
 
 	pgs_recipe_init(&r);
-	CHECK(r.preset == PGS_PRESET_VOETS2019_PLOS);
+	CHECK(r.preset == PGS_PRESET_PGSCREEN_DEFAULT);
+	CHECK(strcmp(pgs_recipe_preset_name(r.preset), "pgscreen_default") == 0);
 	CHECK(r.architecture == PGS_RECIPE_INCEPTION_V3 && r.input_size == 299);
-	CHECK(r.optimizer == PGS_RECIPE_RMSPROP && r.learning_rate == 1e-3 && r.batch_size == 32);
-	CHECK(r.weight_decay == 4e-5);
-	CHECK(r.normalisation == PGS_RECIPE_NORM_SYMMETRIC);
-	CHECK(r.min_auc_gain == 0.01 && r.patience == 10 && r.max_epochs == 200);
-	CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.125);
-	CHECK(r.augmentation.saturation_low == 0.5 && r.augmentation.saturation_high == 1.5);
-	CHECK(r.augmentation.hue == 0.2);
-	CHECK(r.augmentation.contrast_low == 0.5 && r.augmentation.contrast_high == 1.5);
+	CHECK(r.optimizer == PGS_RECIPE_ADAMW && r.learning_rate == 1e-3 && r.epsilon == 1e-8);
+	CHECK(r.weight_decay == 0.01 && r.batch_size == 32);
+	CHECK(r.schedule == PGS_RECIPE_LR_COSINE && r.warmup_epochs == 1);
+	CHECK(r.normalisation == PGS_RECIPE_NORM_STANDARDIZE);
+	CHECK(r.balance == PGS_RECIPE_BALANCE_OVERSAMPLE);
+	CHECK(r.min_auc_gain == 0.001 && r.patience == 10 && r.max_epochs == 200);
+	/* Colour stays: no hue or saturation change, only flips and mild light. */
+	CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.05);
+	CHECK(r.augmentation.hue == 0 && r.augmentation.saturation_low == 1 && r.augmentation.saturation_high == 1);
+	CHECK(r.augmentation.contrast_low == 0.9 && r.augmentation.contrast_high == 1.1);
 	CHECK_OK(pgs_recipe_validate(&r, &err), &err);
+}
+
+static void
+test_published_presets(void)
+{
+	pgs_recipe_preset presets[] = {PGS_PRESET_VOETS2019_PLOS, PGS_PRESET_GULSHAN2016};
+
+	for (int i = 0; i < 2; i++)
+	{
+		pgs_recipe	r;
+		pgs_error	err;
+
+		pgs_recipe_init(&r);
+		pgs_recipe_apply_preset(&r, presets[i]);
+		CHECK(r.preset == presets[i]);
+		CHECK(r.architecture == PGS_RECIPE_INCEPTION_V3 && r.input_size == 299);
+		CHECK(r.optimizer == PGS_RECIPE_RMSPROP && r.learning_rate == 1e-3 && r.batch_size == 32);
+		CHECK(r.epsilon == 1.0 && r.rho == 0.9 && r.momentum == 0.9 && r.weight_decay == 4e-5);
+		CHECK(r.schedule == PGS_RECIPE_LR_CONSTANT && r.warmup_epochs == 0);
+		CHECK(r.balance == PGS_RECIPE_BALANCE_NONE);
+		CHECK(r.normalisation == PGS_RECIPE_NORM_SYMMETRIC);
+		CHECK(r.min_auc_gain == 0.01 && r.patience == 10 && r.max_epochs == 200);
+		CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.125);
+		CHECK(r.augmentation.saturation_low == 0.5 && r.augmentation.saturation_high == 1.5);
+		CHECK(r.augmentation.hue == 0.2);
+		CHECK(r.augmentation.contrast_low == 0.5 && r.augmentation.contrast_high == 1.5);
+		CHECK_OK(pgs_recipe_validate(&r, &err), &err);
+	}
 }
 
 static void
@@ -51,7 +82,7 @@ test_validation_messages(void)
 	CHECKF(strcmp(err.message, "option \"learning_rate\" must be a positive number") == 0, "%s", err.message);
 
 	pgs_recipe_init(&r);
-	r.nesterov = true;			/* RMSProp has no Nesterov momentum */
+	r.nesterov = true;			/* AdamW has no Nesterov momentum */
 	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
 	CHECK(strstr(err.message, "nesterov") != NULL);
 
@@ -65,6 +96,12 @@ test_validation_messages(void)
 	r.augmentation.saturation_low = 2;
 	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
 	CHECK(strstr(err.message, "augmentation.saturation") != NULL);
+
+	pgs_recipe_init(&r);
+	r.max_epochs = 3;
+	r.warmup_epochs = 4;
+	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECKF(strcmp(err.message, "option \"warmup_epochs\" must be between 0 and max_epochs") == 0, "%s", err.message);
 }
 
 static void
@@ -78,6 +115,9 @@ test_names_round_trip(void)
 		CHECK(pgs_recipe_normalisation_parse(pgs_recipe_normalisation_name(i)) == i);
 	for (int i = 0; i < PGS_PRESET_N; i++)
 		CHECK(pgs_recipe_preset_parse(pgs_recipe_preset_name(i)) == i);
+	for (int i = 0; i < PGS_RECIPE_BALANCE_N; i++)
+		CHECK(pgs_recipe_balance_parse(pgs_recipe_balance_name(i)) == i);
+	CHECK(pgs_recipe_preset_parse("gulshan2016") == PGS_PRESET_GULSHAN2016);
 	CHECK(pgs_recipe_normalisation_parse("normalize") < 0);
 }
 
@@ -87,6 +127,7 @@ test_schedules(void)
 	pgs_recipe r;
 
 	pgs_recipe_init(&r);
+	r.schedule = PGS_RECIPE_LR_CONSTANT;
 	CHECK(pgs_recipe_learning_rate(&r, 57) == 1e-3);
 	r.schedule = PGS_RECIPE_LR_STEP;
 	r.step_epochs = 10;
@@ -103,7 +144,8 @@ test_schedules(void)
 int
 main(void)
 {
-	RUN(test_default_is_published_recipe);
+	RUN(test_default_recipe);
+	RUN(test_published_presets);
 	RUN(test_thesis_preset);
 	RUN(test_validation_messages);
 	RUN(test_names_round_trip);

@@ -236,6 +236,70 @@ test_divergence_is_reported(void)
 	pgs_data_cache_free(&val);
 }
 
+/* Oversampling: a rare class fills half of every epoch, each of its images about equally often. */
+static void
+test_balanced_epochs(void)
+{
+	pgs_data_cache train,
+				val;
+	uint8_t		image[SIDE * SIDE * 3];
+	pgs_recipe	r;
+	pgs_trainer *t;
+	pgs_error	err;
+	int			seen[200] = {0};
+	int			common_seen[200] = {0};
+
+	CHECK_OK(pgs_data_cache_init(&train, SIDE, SIDE, 3, 1 << 26, 1 << 26, "/tmp/unused", &err), &err);
+	for (int i = 0; i < 200; i++)
+	{
+		spot_image(5, i, i % 10 == 0, image);
+		CHECK_OK(pgs_data_cache_append(&train, image, i % 10 == 0, &err), &err);
+	}
+	spot_cache(&val, 6, 20);
+	spot_recipe(&r, false, 42);
+	r.balance = PGS_RECIPE_BALANCE_OVERSAMPLE;
+	CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &t, &err), &err);
+	for (int e = 1; e <= 2; e++)
+	{
+		const int64_t *order;
+		int			positives = 0;
+
+		CHECK_OK(pgs_trainer_begin_epoch(t, e, &err), &err);
+		order = pgs_trainer_epoch_order(t);
+		for (int i = 0; i < 200; i++)
+		{
+			positives += order[i] % 10 == 0;
+			if (order[i] % 10 == 0)
+				seen[order[i]]++;
+			else
+				common_seen[order[i]]++;
+		}
+		CHECKF(positives == 100, "epoch %d has %d positives of 200", e, positives);
+	}
+	/* 20 positives fill 100 places per epoch: each one 5 times; negatives at most once per epoch. */
+	for (int i = 0; i < 200; i++)
+	{
+		if (i % 10 == 0)
+			CHECKF(seen[i] == 10, "positive %d drawn %d times in two epochs", i, seen[i]);
+		else
+			CHECKF(common_seen[i] <= 2, "negative %d drawn %d times in two epochs", i, common_seen[i]);
+	}
+	/* The same seed and epoch give the same epoch, as a resumed run needs. */
+	{
+		int64_t		first[200];
+		pgs_trainer *again;
+
+		memcpy(first, pgs_trainer_epoch_order(t), sizeof(first));
+		CHECK_OK(pgs_trainer_create(&r, pgs_cpu_ops(), &train, &val, &again, &err), &err);
+		CHECK_OK(pgs_trainer_begin_epoch(again, 2, &err), &err);
+		CHECK(memcmp(first, pgs_trainer_epoch_order(again), sizeof(first)) == 0);
+		pgs_trainer_free(again);
+	}
+	pgs_trainer_free(t);
+	pgs_data_cache_free(&train);
+	pgs_data_cache_free(&val);
+}
+
 int
 main(void)
 {
@@ -244,5 +308,6 @@ main(void)
 	RUN(test_checkpoint_round_trip);
 	RUN(test_start_from_stored_model);
 	RUN(test_divergence_is_reported);
+	RUN(test_balanced_epochs);
 	return unit_done();
 }

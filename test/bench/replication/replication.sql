@@ -39,7 +39,8 @@ SELECT v.variant, v.position,
        screen.train('replication_' || v.position,
                     format('SELECT %I, grade >= 2 FROM replication.prepared WHERE split = ''train'' ORDER BY id', v.input),
                     format('SELECT %I, grade >= 2 FROM replication.prepared WHERE split = ''tune'' ORDER BY id', v.input),
-                    jsonb_build_object('architecture', 'small_cnn', 'input_size', :side, 'optimizer', 'adam',
+                    jsonb_build_object('recipe', 'voets2019_plos', 'architecture', 'small_cnn',
+                                       'input_size', :side, 'optimizer', 'adam',
                                        'learning_rate', 0.003, 'augmentation', false, 'batch_size', 32,
                                        'max_epochs', :epochs, 'normalisation', v.normalisation, 'seed', 2018)) AS job
 FROM variants v ORDER BY v.position;

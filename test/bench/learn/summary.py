@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""The learnability benchmark's table from its results file (task side seed side:config auc best_epoch notices).
+
+Usage: summary.py RESULTS.txt
+Per task: each pgscreen variant's mean test AUC ± half its range over seeds, PyTorch's best grid configuration
+(by mean), and the difference (pgscreen's first variant − PyTorch's best).
+"""
+import collections
+import sys
+
+
+def main():
+    runs = collections.defaultdict(list)
+    sides = {}
+    tasks = []
+    for line in open(sys.argv[1]):
+        task, side, _seed, who, auc, _best, _notes = line.split()
+        if task not in sides:
+            tasks.append(task)
+        sides[task] = side
+        runs[(task, who)].append(float(auc))
+    variants = list(dict.fromkeys(w for (_, w) in runs if w.startswith("pgscreen:")))
+
+    def cell(values):
+        mean = sum(values) / len(values)
+        return mean, "%.3f ± %.3f" % (mean, (max(values) - min(values)) / 2)
+
+    header = ["task", "px"] + [v.split(":")[1] for v in variants] + ["PyTorch best", "config", "difference"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for task in tasks:
+        row = [task, sides[task]]
+        first = None
+        for v in variants:
+            mean, text = cell(runs[(task, v)])
+            first = mean if first is None else first
+            row.append(text)
+        torch = [(cell(vals), who.split(":")[1]) for (t, who), vals in runs.items() if t == task and who.startswith("torch:")]
+        if torch:
+            (mean, text), config = max(torch)
+            row += [text, config, "%+.3f" % (first - mean) if first is not None else ""]
+        else:
+            row += ["", "", ""]
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
