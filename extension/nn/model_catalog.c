@@ -130,6 +130,12 @@ pgscreen_model_resolve(const char *spec)
 	else
 		m = lookup("SELECT " MODEL_COLUMNS " FROM screen.models WHERE name = $1 AND version = $2",
 				   2, (Oid[]) {TEXTOID, INT4OID}, (Datum[]) {CStringGetTextDatum(name), Int32GetDatum(version)});
+	if (m == NULL && version != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" version %d does not exist on this server", name, version),
+				 errhint("Import it from a server that has it: screen.import_model() of screen.export_model('%s', %d) there, or screen.distribute_model() there.",
+						 name, version)));
 	if (m == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
