@@ -1154,10 +1154,11 @@ BEGIN
     END IF;
     bundle := screen.export_model(name, chosen);
     FOREACH server IN ARRAY servers LOOP
-        EXECUTE format('SELECT r.id, r.sha FROM %I.dblink($1, $2) AS r(id bigint, sha text)', dblink_schema)
-            INTO model_id, sha256
-            USING server, format('SELECT m, screen.model_sha256(%L) FROM screen.import_model(%L::bytea) m',
-                                 name || ':' || chosen, bundle);
+        EXECUTE format('SELECT r.id FROM %I.dblink($1, $2) AS r(id bigint)', dblink_schema)
+            INTO model_id USING server, format('SELECT screen.import_model(%L::bytea)', bundle);
+        -- A statement of its own: the imported row is not in the snapshot of the statement that imports it.
+        EXECUTE format('SELECT r.sha FROM %I.dblink($1, $2) AS r(sha text)', dblink_schema)
+            INTO sha256 USING server, format('SELECT screen.model_sha256(%L)', name || ':' || chosen);
         model_version := chosen;
         RETURN NEXT;
     END LOOP;
