@@ -25,7 +25,10 @@ sub shard
 		CREATE ROLE analyst LOGIN PASSWORD '$password';
 		CREATE VIEW dr_scores AS SELECT id, grade >= 2 AS label, screen.predict('dr:2', img) AS score FROM photos;
 		CREATE VIEW dr3_scores AS SELECT id, grade >= 2 AS label, screen.predict('dr:3', img) AS score FROM photos;
-		GRANT SELECT ON dr_scores, dr3_scores TO analyst;
+		CREATE VIEW dr_batch_scores AS
+			SELECT s.id, p.grade >= 2 AS label, s.score
+			FROM screen.score('dr:2', 'SELECT id, img FROM public.photos', '{"progress": 0}') s JOIN photos p USING (id);
+		GRANT SELECT ON dr_scores, dr3_scores, dr_batch_scores TO analyst;
 	});
 	my $hba = $node->data_dir . '/pg_hba.conf';
 	my $rules = slurp_file($hba);
@@ -88,6 +91,8 @@ analyst_ok(q{
 		SERVER shard2 OPTIONS (table_name 'dr_scores');
 	CREATE FOREIGN TABLE dr3_scores_shard1 (id bigint, label boolean, score float8)
 		SERVER shard1 OPTIONS (table_name 'dr3_scores');
+	CREATE FOREIGN TABLE batch_scores_shard1 (id bigint, label boolean, score float8)
+		SERVER shard1 OPTIONS (table_name 'dr_batch_scores');
 });
 
 # Training reads foreign partitions: the worker connects as the analyst and uses the analyst's mappings.
@@ -118,11 +123,15 @@ is($shard1->safe_psql('postgres', q{SELECT count(*) FROM screen.models WHERE nam
 my ($rc, $stdout, $stderr) = analyst(q{SELECT count(*) FROM screen.distribute_model('dr', ARRAY['shard1', 'shard2'], 2)});
 is($stdout, '2', 'distributing again is harmless');
 
-# The analyst's one query: both shards are scanned at once.
+# The analyst's one query: both shards are scanned at once. (postgres_fdw runs the shards' statements with
+# search_path = pg_catalog: a query text a shard's view hands to screen.score() names its schema.)
 my $plan = analyst_ok(q{EXPLAIN (COSTS OFF) SELECT screen.auc_ci(screen.roc(score, label)) FROM all_scores});
 is(scalar(() = $plan =~ /Async Foreign Scan on/g), 2, 'the shards are scanned concurrently (Async Foreign Scan)');
 like(analyst_ok(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT id, score FROM all_scores}),
 	qr/Remote SQL: SELECT id, score FROM public\.dr_scores/, 'only ids and scores are asked of the shards');
+like(analyst_ok(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT score FROM all_scores WHERE id <= 20}),
+	qr/Remote SQL: SELECT score FROM public\.dr_scores WHERE \(\(id <= 20\)\)/,
+	'a filter travels to the shard, which scores only the rows it selects');
 
 # The union, copied to the coordinator only to check against: scored here, it gives the same scores and AUC.
 analyst_ok(q{CREATE TABLE union_photos AS SELECT * FROM all_photos});
@@ -133,8 +142,16 @@ is($equal, $rows, 'every score from the shards equals scoring the same photograp
 my $distributed = analyst_ok(q{SELECT screen.auc_ci(screen.roc(score, label)) FROM all_scores});
 my $local = analyst_ok(q{SELECT screen.auc_ci(screen.roc(screen.predict('dr:2', img), grade >= 2)) FROM union_photos});
 is($distributed, $local, "the AUC with its CI over all shards is the union's ($distributed)");
+is(analyst_ok(q{SELECT string_agg(format('%s %s', shard, n), ', ' ORDER BY shard)
+	FROM (SELECT tableoid::regclass::text AS shard, count(score) AS n FROM all_scores GROUP BY 1) s}),
+	analyst_ok(q{SELECT format('all_scores_shard1 %s, all_scores_shard2 %s', count(*) FILTER (WHERE id <= 100000),
+	  count(*) FILTER (WHERE id > 100000)) FROM union_photos}),
+	'GROUP BY tableoid gives each shard its own rows');
 isnt(analyst_ok(q{SELECT screen.auc(screen.roc(score, label)) FROM all_scores WHERE id <= 100000}), $distributed,
 	'one shard alone gives another AUC');
+is(analyst_ok(q{SELECT count(*) = count(*) FILTER (WHERE b.score = s.score) AND count(*) > 0
+	FROM batch_scores_shard1 b JOIN all_scores s USING (id)}), 't',
+	'a shard view over screen.score() (batches, the fast path on a GPU) gives the same scores');
 
 # A version a shard lacks is named, with SQLSTATE 42704 and a hint.
 ($rc, $stdout, $stderr) = analyst("\\set VERBOSITY verbose\nSELECT id, score FROM dr3_scores_shard1");
