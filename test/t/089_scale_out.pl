@@ -108,6 +108,16 @@ is(analyst_ok("SELECT training_rows = (SELECT count(*) FROM all_photos WHERE id 
 is(analyst_ok(q{SELECT version FROM screen.models WHERE job_id = } . $job), '2', 'the trained model is dr version 2');
 analyst_ok(q{SELECT screen.set_operating_point('dr:2', 'high_sensitivity', 0.5)});
 
+# A job's owner needs user mappings of its own: the worker never borrows another role's.
+$coordinator->safe_psql('postgres', q{CREATE ROLE intern LOGIN; GRANT analyst TO intern});
+my $unmapped = $coordinator->safe_psql('postgres', "SET ROLE intern; SELECT screen.train('intern_dr', "
+	  . "'SELECT img, grade >= 2 FROM all_photos ORDER BY id', 'SELECT img, grade >= 2 FROM all_photos ORDER BY id', '"
+	  . quick_options(max_epochs => 1) . "')");
+is($coordinator->safe_psql('postgres', "SELECT screen.wait($unmapped, '5 min')"), 'failed',
+	'a job whose owner has no user mapping fails');
+like($coordinator->safe_psql('postgres', "SELECT error FROM screen.jobs WHERE id = $unmapped"),
+	qr/user mapping not found for "intern"/, "with postgres_fdw's own error");
+
 # One step puts the model on every shard; it keeps its version, recipe and operating points, and its SHA-256.
 my $sha = analyst_ok(q{SELECT screen.model_sha256('dr:2')});
 is(analyst_ok(q{SELECT string_agg(format('%s %s %s', server, model_version, sha256 = screen.model_sha256('dr:2')),
