@@ -1101,3 +1101,72 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.export_weights(text) IS
 'The weights of a network as .npz with torchvision''s tensor names, which numpy.load and PyTorch''s load_state_dict read.';
+
+-------------------------------------------------------------------------------------------------------------
+-- Models across servers: a model travels as a bundle (its screen.models row without what is local to a
+-- server, and its model file with its SHA-256), keeps its name and version, and belongs to the importing role.
+
+CREATE FUNCTION screen.export_model(name text, version int DEFAULT NULL)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_model'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_model(text, int) IS
+'A network as a bundle for screen.import_model() on another server: name, version, architecture, preprocessing and normalisation, recipe, data queries, metrics and operating points, the model file and its SHA-256. version NULL: the latest.';
+
+CREATE FUNCTION screen.import_model(bundle bytea)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_model(bytea) IS
+'Store a bundle from screen.export_model() under the same name and version, owned by the calling role, after checking the model file and its SHA-256; returns the model''s id here. Importing the same weights again returns the existing id; other weights under that name and version are an error.';
+
+CREATE FUNCTION screen.model_sha256(model text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgscreen_model_sha256'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.model_sha256(text) IS
+'The SHA-256 (hex) of a network''s model file: the same on every server that holds the same name and version.';
+
+-- Runs as the caller: each server is a foreign server (postgres_fdw's will do) reached through dblink with
+-- the caller's user mapping, so the same servers and mappings serve scoring and distribution.
+CREATE FUNCTION screen.distribute_model(name text, servers text[], version int DEFAULT NULL)
+RETURNS TABLE (server text, model_id bigint, model_version int, sha256 text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET bytea_output = 'hex'
+AS $$
+DECLARE
+    dblink_schema name;
+    chosen int := version;
+    bundle bytea;
+BEGIN
+    IF name IS NULL OR servers IS NULL THEN
+        RAISE EXCEPTION 'name and servers must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT n.nspname INTO dblink_schema
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink';
+    IF dblink_schema IS NULL THEN
+        RAISE EXCEPTION 'screen.distribute_model needs the dblink extension'
+            USING ERRCODE = 'undefined_object', HINT = 'Run CREATE EXTENSION dblink.';
+    END IF;
+    IF chosen IS NULL THEN
+        SELECT max(m.version) INTO chosen FROM screen.models m WHERE m.name = distribute_model.name;
+    END IF;
+    bundle := screen.export_model(name, chosen);
+    FOREACH server IN ARRAY servers LOOP
+        EXECUTE format('SELECT r.id FROM %I.dblink($1, $2) AS r(id bigint)', dblink_schema)
+            INTO model_id USING server, format('SELECT screen.import_model(%L::bytea)', bundle);
+        -- A statement of its own: the imported row is not in the snapshot of the statement that imports it.
+        EXECUTE format('SELECT r.sha FROM %I.dblink($1, $2) AS r(sha text)', dblink_schema)
+            INTO sha256 USING server, format('SELECT screen.model_sha256(%L)', name || ':' || chosen);
+        model_version := chosen;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION screen.distribute_model(text, text[], int) IS
+'Copy a network (version NULL: the latest) to each named foreign server with screen.import_model() there, through dblink and the caller''s user mappings; returns each server''s model id and the SHA-256 it computed. Each server commits its copy on its own; running it again after a failure is safe.';

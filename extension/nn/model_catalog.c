@@ -239,6 +239,12 @@ pgscreen_model_resolve(const char *spec)
 				   "AND version = $3",
 				   3, (Oid[]) {OIDOID, TEXTOID, INT4OID},
 				   (Datum[]) {ObjectIdGetDatum(owner), CStringGetTextDatum(name), Int32GetDatum(version)});
+	if (m == NULL && OidIsValid(owner) && version != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" version %d does not exist on this server", name, version),
+				 errhint("Import it from a server that has it: screen.import_model() of screen.export_model('%s', %d) there, or screen.distribute_model() there.",
+						 name, version)));
 	if (m == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -28,6 +28,25 @@ preprocess_json(const ModelRecord *m)
 					m->preprocess_diameter > 0 ? m->preprocess_diameter : m->input_height);
 }
 
+void
+pgscreen_model_insert_weights(int64 id, const uint8 *weights, size_t weights_len)
+{
+	for (size_t offset = 0, chunk = 0; offset < weights_len; offset += WEIGHT_CHUNK_BYTES, chunk++)
+	{
+		size_t		n = Min(WEIGHT_CHUNK_BYTES, weights_len - offset);
+		bytea	   *part = palloc(VARHDRSZ + n);
+
+		SET_VARSIZE(part, VARHDRSZ + n);
+		memcpy(VARDATA(part), weights + offset, n);
+		if (SPI_execute_with_args("INSERT INTO screen.model_weights (model_id, chunk, data) VALUES ($1, $2, $3)",
+								  3, (Oid[]) {INT8OID, INT4OID, BYTEAOID},
+								  (Datum[]) {Int64GetDatum(id), Int32GetDatum((int32) chunk), PointerGetDatum(part)},
+								  NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store the weights of model " INT64_FORMAT, id);
+		pfree(part);
+	}
+}
+
 int64
 pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights_len)
 {
@@ -97,20 +116,8 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 							  19, types, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the model");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	for (size_t offset = 0, chunk = 0; weights != NULL && offset < weights_len; offset += WEIGHT_CHUNK_BYTES, chunk++)
-	{
-		size_t		n = Min(WEIGHT_CHUNK_BYTES, weights_len - offset);
-		bytea	   *part = palloc(VARHDRSZ + n);
-
-		SET_VARSIZE(part, VARHDRSZ + n);
-		memcpy(VARDATA(part), weights + offset, n);
-		if (SPI_execute_with_args("INSERT INTO screen.model_weights (model_id, chunk, data) VALUES ($1, $2, $3)",
-								  3, (Oid[]) {INT8OID, INT4OID, BYTEAOID},
-								  (Datum[]) {Int64GetDatum(id), Int32GetDatum((int32) chunk), PointerGetDatum(part)},
-								  NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not store the weights of model " INT64_FORMAT, id);
-		pfree(part);
-	}
+	if (weights != NULL)
+		pgscreen_model_insert_weights(id, weights, weights_len);
 	SPI_finish();
 	pgscreen_catalog_leave(&access);
 	return id;

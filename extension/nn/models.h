@@ -79,6 +79,12 @@ typedef struct ModelRecord
  */
 extern int64 pgscreen_model_insert(const ModelRecord *record, const uint8 *weights, size_t weights_len);
 
+/*
+ * Store a network's model file in chunks under model `id`: call as the catalog owner with SPI connected
+ * (between pgscreen_catalog_enter and pgscreen_catalog_leave).
+ */
+extern void pgscreen_model_insert_weights(int64 id, const uint8 *weights, size_t weights_len);
+
 /* The model file of a network, reassembled from its chunks as the caller sees them (palloc'd). */
 extern bytea *pgscreen_model_weights(int64 id);
 
