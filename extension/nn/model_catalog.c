@@ -242,7 +242,8 @@ pgscreen_model_resolve(const char *spec)
 	if (m == NULL && OidIsValid(owner) && version != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" version %d does not exist on this server", name, version),
+				 errmsg("model \"%s\" version %d does not exist on this server",
+						owner_name ? psprintf("%s.%s", owner_name, name) : name, version),
 				 errhint("Import it from a server that has it: screen.import_model() of screen.export_model('%s', %d) there, or screen.distribute_model() there.",
 						 name, version)));
 	if (m == NULL)

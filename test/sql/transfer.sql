@@ -76,7 +76,7 @@ SELECT screen.import_model(substring(v2 FROM 1 FOR 12) || '\x0d000000'::bytea ||
 SELECT screen.import_model(NULL) IS NULL AS null_bundle;
 \set VERBOSITY terse
 -- exporting what cannot travel or does not exist
-SELECT screen.ensemble('moved_pair', ARRAY['moved:1', 'moved:2']) > 0 AS created;
+SELECT screen.ensemble('moved_pair', ARRAY['regress_transfer_bob.moved:1', 'moved:2']) > 0 AS created;
 SELECT screen.export_model('moved_pair');
 SELECT screen.model_sha256('moved_pair');
 SELECT screen.export_model('moved', 0);
