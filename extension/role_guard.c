@@ -104,12 +104,13 @@ check_drop_role(DropRoleStmt *stmt)
 	{
 		RoleSpec   *spec = lfirst(lc);
 		Oid			role = get_rolespec_oid(spec, true);
-		char	   *name = get_rolespec_name(spec);
+		char	   *name;
 		OwnedCounts counts = {0};
 		int			live_elsewhere;
 
 		if (!OidIsValid(role))
 			continue;			/* PostgreSQL reports it (or skips it with IF EXISTS) */
+		name = get_rolespec_name(spec);
 		if (pgscreen_installed_here())
 			count_owned(role, &counts);
 		live_elsewhere = live_jobs_anywhere(role);

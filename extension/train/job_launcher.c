@@ -211,6 +211,7 @@ typedef enum JobViability
 static JobViability
 job_viability(const JobIdentity *identity)
 {
+	MemoryContext pass_context = CurrentMemoryContext;
 	JobViability result = JOB_RUNNABLE;
 	HeapTuple	tuple;
 
@@ -237,6 +238,8 @@ job_viability(const JobIdentity *identity)
 		}
 	}
 	CommitTransactionCommand();
+	/* The commit leaves TopMemoryContext current; the rest of the pass allocates in its own context. */
+	MemoryContextSwitchTo(pass_context);
 	return result;
 }
 

@@ -331,6 +331,7 @@ SELECT count(*) AS left_behind FROM screen.models WHERE owner = 'regress_pgscree
 REVOKE SELECT ON photos FROM regress_pgscreen_alice;
 DROP ROLE regress_pgscreen_alice;
 DROP ROLE regress_pgscreen_nologin;
+DROP ROLE IF EXISTS regress_pgscreen_nobody;
 
 -- A new version replaces the one a session has loaded, at once; "name:version" still reaches the old one.
 SELECT round(screen.predict('tiny_other', img)::numeric, 6) AS version_1 FROM photos WHERE id = 1;
