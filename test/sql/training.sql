@@ -159,6 +159,7 @@ SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM 
 -- several devices for one job
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 3, "batch_size": 32}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 0}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 8}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 2, "device": "cuda:1"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 2, "devices": "cuda:all"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": ["cuda:0", "cpu"]}');
