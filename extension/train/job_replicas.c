@@ -167,13 +167,13 @@ start_helper(JobReplicas *jr, int rank)
 				 errmsg("replica %d of training job " INT64_FORMAT " did not start", rank, jr->header->job_id)));
 }
 
-/* "cuda:all": every GPU this worker sees, replica r on cuda:r. */
+/* "cuda:all": every GPU this worker sees (up to pgscreen.job_max_replicas), replica r on cuda:r. */
 static void
 resolve_gpus(ReplicaSettings *s)
 {
 	if (!s->on_gpus || s->replicas > 0)
 		return;
-	s->replicas = Min(pgscreen_gpu_count(), PGSCREEN_MAX_REPLICAS);
+	s->replicas = Min(pgscreen_gpu_count(), pgscreen_job_max_replicas);
 	for (int r = 0; r < s->replicas; r++)
 		s->gpus[r] = r;
 }

@@ -1,6 +1,7 @@
 /* Settings of training jobs and scoring, and the start-up of the job machinery from _PG_init. */
 #include "../pgscreen.h"
 #include "jobs.h"
+#include "../options.h"
 
 #include <limits.h>
 
@@ -12,6 +13,7 @@ int			pgscreen_job_cache_memory_mb = 1024;
 int			pgscreen_job_cache_limit_mb = 16384;
 int			pgscreen_job_max_resumes = 3;
 int			pgscreen_model_cache_mb = 512;
+int			pgscreen_job_max_replicas = 4;
 
 void
 pgscreen_jobs_init(void)
@@ -56,6 +58,15 @@ pgscreen_jobs_init(void)
 							&pgscreen_model_cache_mb,
 							512, 0, INT_MAX / 2,
 							PGC_SUSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	/* Each replica is a background worker: without a bound, one job could take every worker slot. */
+	DefineCustomIntVariable("pgscreen.job_max_replicas",
+							"Most devices (replicas) one training job may train on.",
+							"The training options devices and cpu_replicas may ask for at most this many.",
+							&pgscreen_job_max_replicas,
+							4, 1, PGSCREEN_MAX_REPLICAS,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)

@@ -15,6 +15,7 @@ extern int	pgscreen_job_cache_memory_mb;
 extern int	pgscreen_job_cache_limit_mb;
 extern int	pgscreen_job_max_resumes;
 extern int	pgscreen_model_cache_mb;
+extern int	pgscreen_job_max_replicas;
 
 /* Called from _PG_init: GUCs, and with shared_preload_libraries the shared memory and the launcher. */
 extern void pgscreen_jobs_init(void);

@@ -1,6 +1,7 @@
 /* The training options for several devices: "devices", "cpu_replicas", "sync_batchnorm". */
 #include "../pgscreen.h"
 #include "../options.h"
+#include "jobs.h"
 
 #include "utils/builtins.h"
 
@@ -94,6 +95,12 @@ pgscreen_replicas_from_options(OptionsReader *reader, ResolvedRecipe *resolved, 
 		strlcpy(r->device, "cpu", sizeof(r->device));
 		s->replicas = cpu_replicas;
 	}
+	if (s->replicas > pgscreen_job_max_replicas)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a training job may train on at most %d devices, not %d", pgscreen_job_max_replicas,
+						s->replicas),
+				 errhint("The limit is the setting pgscreen.job_max_replicas.")));
 	if (s->replicas > 1 && r->batch_size % s->replicas != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -108,23 +108,14 @@ pgs_data_cache_append(pgs_data_cache *cache, const uint8_t *image, int label, pg
 	return PGS_OK;
 }
 
-pgs_status
-pgs_data_cache_read(const pgs_data_cache *cache, int64_t i, uint8_t *dst, pgs_error *err)
+static pgs_status
+read_at(int fd, uint8_t *dst, size_t len, off_t offset, pgs_error *err)
 {
-	off_t		offset;
 	size_t		done = 0;
 
-	if (i < 0 || i >= cache->count)
-		return pgs_fail(err, PGS_ERR_INTERNAL, "cache record %lld out of range", (long long) i);
-	if (i < cache->memory_records)
+	while (done < len)
 	{
-		memcpy(dst, cache->memory + (size_t) i * cache->record_bytes, cache->record_bytes);
-		return PGS_OK;
-	}
-	offset = (off_t) (i - cache->memory_records) * (off_t) cache->record_bytes;
-	while (done < cache->record_bytes)
-	{
-		ssize_t		n = pread(cache->fd, dst + done, cache->record_bytes - done, offset + done);
+		ssize_t		n = pread(fd, dst + done, len - done, offset + (off_t) done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -134,6 +125,22 @@ pgs_data_cache_read(const pgs_data_cache *cache, int64_t i, uint8_t *dst, pgs_er
 		done += (size_t) n;
 	}
 	return PGS_OK;
+}
+
+pgs_status
+pgs_data_cache_read(const pgs_data_cache *cache, int64_t i, uint8_t *dst, pgs_error *err)
+{
+	off_t		offset;
+
+	if (i < 0 || i >= cache->count)
+		return pgs_fail(err, PGS_ERR_INTERNAL, "cache record %lld out of range", (long long) i);
+	if (i < cache->memory_records)
+	{
+		memcpy(dst, cache->memory + (size_t) i * cache->record_bytes, cache->record_bytes);
+		return PGS_OK;
+	}
+	offset = (off_t) (i - cache->memory_records) * (off_t) cache->record_bytes;
+	return read_at(cache->fd, dst, cache->record_bytes, offset, err);
 }
 
 size_t
@@ -212,8 +219,6 @@ pgs_status
 pgs_data_cache_open_saved(pgs_data_cache *cache, int height, int width, int channels, int64_t count,
 						  const char *path, pgs_error *err)
 {
-	size_t		done = 0;
-	off_t		labels_at;
 	pgs_status	st;
 
 	if ((st = pgs_data_cache_init(cache, height, width, channels, 0, SIZE_MAX, path, err)) != PGS_OK)
@@ -223,18 +228,9 @@ pgs_data_cache_open_saved(pgs_data_cache *cache, int height, int width, int chan
 	if (cache->fd < 0 || cache->labels == NULL)
 		return cache->fd < 0 ? pgs_fail(err, PGS_ERR_IO, "could not open \"%s\": %s", path, strerror(errno)) :
 			pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory");
-	labels_at = (off_t) count * (off_t) cache->record_bytes;
-	while (done < (size_t) count)
-	{
-		ssize_t		n = pread(cache->fd, cache->labels + done, (size_t) count - done, labels_at + (off_t) done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return pgs_fail(err, PGS_ERR_IO, "could not read \"%s\": %s", path,
-							n < 0 ? strerror(errno) : "unexpected end of file");
-		done += (size_t) n;
-	}
+	if ((st = read_at(cache->fd, cache->labels, (size_t) count, (off_t) count * (off_t) cache->record_bytes,
+					  err)) != PGS_OK)
+		return st;
 	cache->labels_capacity = count;
 	cache->count = count;
 	for (int64_t i = 0; i < count; i++)

@@ -228,6 +228,163 @@ test_batchnorm(void)
 	}
 }
 
+/*
+ * Batch norm over two replicas (ops version 4): each half of the batch computes its sums on the device, the
+ * sums are added on the host as a collective would, and each half finishes with the totals. The halves'
+ * outputs must match the CPU op's and, together, bn_forward_train and bn_backward over the whole batch.
+ */
+typedef struct halves
+{
+	const pgs_ops *ops;
+	pgs_bn_desc d;				/* one half's shape */
+	size_t		h;				/* floats in one half */
+} halves;
+
+/* The totals of both halves' sums (forward when dy is NULL), on the device for the finishing ops. */
+static void *
+sum_halves(const halves *p, const float *x, const float *dy, const float *mean, const float *invstd,
+		   float *dgamma, float *dbeta)
+{
+	size_t		c = (size_t) p->d.x.c;
+	double	   *host = malloc(2 * c * sizeof(double)),
+			   *total = calloc(2 * c, sizeof(double));
+	void	   *sums;
+
+	CHECK_OK(p->ops->alloc(p->ops->ctx, 2 * c * sizeof(double), &sums, &err), &err);
+	for (int r = 0; r < 2; r++)
+	{
+		if (dy == NULL)
+			CHECK_OK(p->ops->bn_sums(p->ops->ctx, &p->d, x + r * p->h, sums, &err), &err);
+		else
+			CHECK_OK(p->ops->bn_backward_sums(p->ops->ctx, &p->d, x + r * p->h, dy + r * p->h, mean, invstd, sums,
+											  dgamma, dbeta, &err), &err);
+		CHECK_OK(p->ops->download(p->ops->ctx, host, sums, 2 * c * sizeof(double), &err), &err);
+		for (size_t i = 0; i < 2 * c; i++)
+			total[i] += host[i];
+	}
+	CHECK_OK(p->ops->upload(p->ops->ctx, sums, total, 2 * c * sizeof(double), &err), &err);
+	free(host);
+	free(total);
+	return sums;
+}
+
+/* Forward and backward of both halves on one device; each half keeps its own running statistics. */
+static void
+run_halves(const halves *p, const float *x, const float *gamma, const float *beta, float *y, float *rm[2],
+		   float *rv[2], float *mean, float *invstd, const float *dy, float *dx, float *dgamma, float *dbeta)
+{
+	double		count = 2.0 * p->d.x.n * p->d.x.h * p->d.x.w;
+	void	   *sums = sum_halves(p, x, NULL, NULL, NULL, NULL, NULL);
+
+	for (int r = 0; r < 2; r++)
+		CHECK_OK(p->ops->bn_forward_sums(p->ops->ctx, &p->d, x + r * p->h, gamma, beta, sums, count, y + r * p->h,
+										 rm[r], rv[r], mean, invstd, &err), &err);
+	p->ops->free(p->ops->ctx, sums);
+	sums = sum_halves(p, x, dy, mean, invstd, dgamma, dbeta);
+	for (int r = 0; r < 2; r++)
+		CHECK_OK(p->ops->bn_backward_data(p->ops->ctx, &p->d, x + r * p->h, dy + r * p->h, gamma, mean, invstd, sums,
+										  count, dx + r * p->h, &err), &err);
+	p->ops->free(p->ops->ctx, sums);
+}
+
+static void
+test_batchnorm_sums(void)
+{
+	int			shapes[][4] = {{4, 32, 17, 17}, {2, 192, 8, 8}, {4, 5, 7, 3}};
+
+	configure(false);
+	for (int k = 0; k < 3; k++)
+	{
+		pgs_bn_desc whole = {{shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3], PGS_LAYOUT_NCHW}, 0.001f, 0.1f};
+		size_t		n = pgs_shape4_numel(&whole.x),
+					c = whole.x.c;
+		halves		on_cpu = {cpu, whole, n / 2},
+					on_gpu = {gpu, whole, n / 2};
+		twin		x = twin_make(n, -30, 50),
+					gamma = twin_make(c, 0.5f, 1.5f),
+					beta = twin_make(c, -1, 1),
+					y = twin_value(n, NAN),
+					rm = twin_value(c, 0.25f),
+					rv = twin_value(c, 1.5f),
+					rm1 = twin_value(c, 0.25f),
+					rv1 = twin_value(c, 1.5f),
+					mean = twin_value(c, 0),
+					invstd = twin_value(c, 0),
+					dy = twin_make(n, -1, 1),
+					dx = twin_value(n, 0),
+					dgamma = twin_value(c, 0),
+					dbeta = twin_value(c, 0);
+		float	   *rm_cpu[2] = {rm.cpu, rm1.cpu},
+				   *rv_cpu[2] = {rv.cpu, rv1.cpu},
+				   *rm_gpu[2] = {rm.gpu, rm1.gpu},
+				   *rv_gpu[2] = {rv.gpu, rv1.gpu};
+		float	   *y_whole = malloc(n * sizeof(float)),
+				   *rm_whole = malloc(c * sizeof(float)),
+				   *rv_whole = malloc(c * sizeof(float)),
+				   *mean_whole = malloc(c * sizeof(float)),
+				   *invstd_whole = malloc(c * sizeof(float)),
+				   *dx_whole = calloc(n, sizeof(float)),
+				   *dgamma_whole = calloc(c, sizeof(float)),
+				   *dbeta_whole = calloc(c, sizeof(float));
+		char		what[96];
+
+		on_cpu.d.x.n = on_gpu.d.x.n = whole.x.n / 2;
+		run_halves(&on_cpu, x.cpu, gamma.cpu, beta.cpu, y.cpu, rm_cpu, rv_cpu, mean.cpu, invstd.cpu, dy.cpu, dx.cpu,
+				   dgamma.cpu, dbeta.cpu);
+		run_halves(&on_gpu, x.gpu, gamma.gpu, beta.gpu, y.gpu, rm_gpu, rv_gpu, mean.gpu, invstd.gpu, dy.gpu, dx.gpu,
+				   dgamma.gpu, dbeta.gpu);
+		snprintf(what, sizeof(what), "batch norm over 2 replicas (%d,%zu,%d,%d) y", whole.x.n, c, whole.x.h, whole.x.w);
+		CHECK(twin_error(what, &y) < 1e-5);
+		CHECK(twin_error("  running mean", &rm) < 1e-5);
+		CHECK(twin_error("  running variance (unbiased)", &rv) < 1e-5);
+		CHECK(twin_error("  saved mean", &mean) < 1e-5);
+		CHECK(twin_error("  saved 1/std", &invstd) < 1e-5);
+		CHECK(twin_error("  backward dx", &dx) < 1e-4);
+		CHECK(twin_error("  backward dgamma", &dgamma) < 1e-4);
+		CHECK(twin_error("  backward dbeta", &dbeta) < 1e-5);
+		CHECK(memcmp(rm.cpu, rm1.cpu, c * sizeof(float)) == 0 && memcmp(rv.cpu, rv1.cpu, c * sizeof(float)) == 0);
+
+		/* The halves together are batch norm over the whole batch (the CPU's one-op reference). */
+		for (size_t i = 0; i < c; i++)
+		{
+			rm_whole[i] = 0.25f;
+			rv_whole[i] = 1.5f;
+		}
+		CHECK_OK(cpu->bn_forward_train(cpu->ctx, &whole, x.cpu, gamma.cpu, beta.cpu, y_whole, rm_whole, rv_whole,
+									   mean_whole, invstd_whole, &err), &err);
+		CHECK_OK(cpu->bn_backward(cpu->ctx, &whole, x.cpu, dy.cpu, gamma.cpu, mean_whole, invstd_whole, dx_whole,
+								  dgamma_whole, dbeta_whole, &err), &err);
+		CHECK(gpucheck_compare("  halves = whole batch: y", y.cpu, y_whole, n, 1e-3) < 1e-5);
+		CHECK(gpucheck_compare("  halves = whole batch: running variance", rv.cpu, rv_whole, c, 1e-3) < 1e-5);
+		CHECK(gpucheck_compare("  halves = whole batch: dx", dx.cpu, dx_whole, n, 1e-3) < 1e-4);
+		/* Sums of dy over ±1 terms cancel: judge them against 1, not their own small size. */
+		CHECK(gpucheck_compare("  halves = whole batch: dgamma", dgamma.cpu, dgamma_whole, c, 1.0) < 1e-5);
+		CHECK(gpucheck_compare("  halves = whole batch: dbeta", dbeta.cpu, dbeta_whole, c, 1.0) < 1e-5);
+		free(y_whole);
+		free(rm_whole);
+		free(rv_whole);
+		free(mean_whole);
+		free(invstd_whole);
+		free(dx_whole);
+		free(dgamma_whole);
+		free(dbeta_whole);
+		twin_free(&x);
+		twin_free(&gamma);
+		twin_free(&beta);
+		twin_free(&y);
+		twin_free(&rm);
+		twin_free(&rv);
+		twin_free(&rm1);
+		twin_free(&rv1);
+		twin_free(&mean);
+		twin_free(&invstd);
+		twin_free(&dy);
+		twin_free(&dx);
+		twin_free(&dgamma);
+		twin_free(&dbeta);
+	}
+}
+
 /* ---- pooling, ReLU, concatenation, dropout ---- */
 
 static void
@@ -494,6 +651,7 @@ main(void)
 	RUN(test_conv_fp32);
 	RUN(test_conv_tf32);
 	RUN(test_batchnorm);
+	RUN(test_batchnorm_sums);
 	RUN(test_pooling);
 	RUN(test_relu_dropout);
 	RUN(test_concat);

@@ -159,6 +159,18 @@ SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM 
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"architecture": "inception_v3", "input_size": 64}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"optimizer": "adam", "nesterov": true}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"device": "tpu"}');
+-- several devices for one job
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 3, "batch_size": 32}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 0}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 8}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 2, "device": "cuda:1"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 2, "devices": "cuda:all"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": ["cuda:0", "cpu"]}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": ["cuda:0", "cuda:0"]}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": "all"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": []}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"devices": ["cuda:0"], "device": "cuda:1"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"sync_batchnorm": "yes"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"pretrained": "nonexistent"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '[1, 2]');
 SELECT screen.train('m', 'DELETE FROM photos', 'SELECT img, true FROM photos');

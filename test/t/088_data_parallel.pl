@@ -42,6 +42,13 @@ like($stderr, qr/training option "devices" names "cuda:0" twice/, 'a GPU is name
 	"SELECT screen.train('x', '$query', '$query', '" . quick_options(cpu_replicas => 2, device => '"cuda"') . "')");
 like($stderr, qr/training option "cpu_replicas" needs "device" "cpu", not "cuda"/, 'CPU replicas run on the CPU');
 
+# GPUs named on a machine without a usable one: the job records them and fails saying why.
+my $gpus = train('on_gpus', devices => '["cuda:1", "cuda:0"]', sync_batchnorm => 'true', max_epochs => 1);
+is($node->safe_psql('postgres', "SELECT screen.wait($gpus, '2 min')"), 'failed', 'a job on absent GPUs fails');
+is($node->safe_psql('postgres', "SELECT recipe->>'device' || ' ' || (recipe->'devices')::text FROM screen.jobs WHERE id = $gpus"),
+	'cuda:1 ["cuda:1", "cuda:0"]', 'its recipe records the GPUs, replica 0 on the first');
+like(job_field($node, $gpus, 'error'), qr/no GPU is usable/, 'and says that no GPU is usable');
+
 # Two jobs with the same seed on two replicas each: the fixed reduction order makes them identical.
 my $a = train('twins_a', cpu_replicas => 2, max_epochs => 2);
 wait_for_job_state($node, $a, "state = 'running' AND step >= 1", 'a 2-replica job trains');
