@@ -1142,6 +1142,9 @@ DECLARE
     dblink_schema name;
     chosen int := version;
     bundle bytea;
+    failure text;
+    failure_detail text;
+    failure_state text;
 BEGIN
     IF name IS NULL OR servers IS NULL THEN
         RAISE EXCEPTION 'name and servers must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1157,11 +1160,20 @@ BEGIN
     END IF;
     bundle := screen.export_model(name, chosen);
     FOREACH server IN ARRAY servers LOOP
-        EXECUTE format('SELECT r.id FROM %I.dblink($1, $2) AS r(id bigint)', dblink_schema)
-            INTO model_id USING server, format('SELECT screen.import_model(%L::bytea)', bundle);
-        -- A statement of its own: the imported row is not in the snapshot of the statement that imports it.
-        EXECUTE format('SELECT r.sha FROM %I.dblink($1, $2) AS r(sha text)', dblink_schema)
-            INTO sha256 USING server, format('SELECT screen.model_sha256(%L)', name || ':' || chosen);
+        BEGIN
+            EXECUTE format('SELECT r.id FROM %I.dblink($1, $2) AS r(id bigint)', dblink_schema)
+                INTO model_id USING server, format('SELECT screen.import_model(%L::bytea)', bundle);
+            -- A statement of its own: the imported row is not in the snapshot of the statement that imports it.
+            EXECUTE format('SELECT r.sha FROM %I.dblink($1, $2) AS r(sha text)', dblink_schema)
+                INTO sha256 USING server, format('SELECT screen.model_sha256(%L)', name || ':' || chosen);
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS failure = MESSAGE_TEXT, failure_detail = PG_EXCEPTION_DETAIL,
+                                    failure_state = RETURNED_SQLSTATE;
+            RAISE EXCEPTION 'could not copy model "%" version % to server "%"', name, chosen, server
+                USING ERRCODE = failure_state,
+                      DETAIL = failure || coalesce(E'\n' || nullif(failure_detail, ''), ''),
+                      HINT = 'Servers listed before it have their copy; run screen.distribute_model() again once it is reachable.';
+        END;
         model_version := chosen;
         RETURN NEXT;
     END LOOP;

@@ -20,8 +20,8 @@ PG_FUNCTION_INFO_V1(pgscreen_model_sha256);
 
 /*
  * A bundle is the magic, the bundle format (uint32, little-endian), the length of the header (uint32), the
- * header (a JSON object: the screen.models row without what is local to a server — id, owner, job — plus
- * the model file's SHA-256) and the model file itself.
+ * header (a JSON object: the screen.models row without what is local to a server — id, owner, job, creation
+ * time — plus the model file's SHA-256) and the model file itself.
  */
 static const uint8 bundle_magic[8] = {0x89, 'P', 'G', 'S', 'M', 'D', 'L', '\n'};
 
@@ -30,7 +30,7 @@ static const uint8 bundle_magic[8] = {0x89, 'P', 'G', 'S', 'M', 'D', 'L', '\n'};
 
 #define SHA256_HEX_BYTES (2 * PGS_SHA256_BYTES)
 
-/* Lower-case hex SHA-256 of data, NUL-terminated, in hex. */
+/* The SHA-256 of data as NUL-terminated lower-case hex. */
 static void
 sha256_hex(const uint8 *data, size_t len, char hex[SHA256_HEX_BYTES + 1])
 {
@@ -99,8 +99,7 @@ pgscreen_export_model(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT ((pg_catalog.to_jsonb(m) - '{id,owner,job_id,members,created_at}'::text[]) "
-							  "|| pg_catalog.jsonb_build_object('sha256', $2::text, 'exported_from', "
-							  "pg_catalog.jsonb_build_object('owner', m.owner::text, 'created_at', m.created_at)))::text "
+							  "|| pg_catalog.jsonb_build_object('sha256', $2::text))::text "
 							  "FROM screen.models m WHERE m.id = $1",
 							  2, (Oid[]) {INT8OID, TEXTOID}, (Datum[]) {Int64GetDatum(m->id), CStringGetTextDatum(sha)},
 							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -146,7 +145,7 @@ typedef struct BundleHeader
 	char	   *sha256;
 } BundleHeader;
 
-/* Read the header's fields with PostgreSQL's own JSON parser (SPI connected, any role). */
+/* Read the header's fields with PostgreSQL's own JSON parser (SPI connected, as the catalog owner). */
 static void
 read_header(const char *json, BundleHeader *h)
 {

@@ -175,6 +175,9 @@ $shard2->stop('fast');
 isnt($rc, 0, 'a query over a stopped shard fails');
 is($stdout, '', 'and returns no partial result');
 like($stderr, qr/could not connect to server "shard2"/, 'naming the shard');
+($rc, $stdout, $stderr) = analyst(q{SELECT * FROM screen.distribute_model('dr', ARRAY['shard1', 'shard2'], 2)});
+like($stderr, qr/could not copy model "dr" version 2 to server "shard2"/,
+	'distributing to a stopped shard fails naming it');
 $shard2->start;
 is(analyst_ok(q{SELECT screen.auc_ci(screen.roc(score, label)) FROM all_scores}), $distributed,
 	'with the shard back the same query gives the same answer');
