@@ -426,7 +426,7 @@ pgscreen_job_train(JobRun *run)
 		record->auc = v.auc;
 		record->auc_lower = v.auc_lower;
 		record->auc_upper = v.auc_upper;
-		record->improved = pgs_early_stopping_update(&progress.early_stopping, epoch, v.auc);
+		record->improved = pgs_early_stopping_update(&progress.early_stopping, epoch, v.auc, v.loss);
 		if (record->improved)
 		{
 			uint8_t    *bytes;

@@ -55,7 +55,7 @@ typedef enum pgs_recipe_preprocess
 typedef enum pgs_recipe_preset
 {
 	PGS_PRESET_NONE = 0,
-	PGS_PRESET_PGSCREEN_DEFAULT,	/* the default: AdamW, warm-up and cosine, mild augmentation */
+	PGS_PRESET_PGSCREEN_DEFAULT,	/* the default: AdamW 3e-3, standardize, mild augmentation, balanced */
 	PGS_PRESET_VOETS2019_PLOS,		/* the published replication */
 	PGS_PRESET_VOETS2018_THESIS,	/* the thesis's "modified preprocessing" run */
 	PGS_PRESET_GULSHAN2016,			/* the original study, with its later-published hyper-parameters */

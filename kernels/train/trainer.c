@@ -497,6 +497,7 @@ pgs_trainer_write_checkpoint(pgs_trainer *t, const pgs_trainer_progress *progres
 		(st = put(&kv, "trainer.patience", "%.0f", es->patience, err)) != PGS_OK ||
 		(st = put(&kv, "trainer.has_best", "%.0f", es->has_best, err)) != PGS_OK ||
 		(st = put(&kv, "trainer.best_auc", "%.17g", es->best_auc, err)) != PGS_OK ||
+		(st = put(&kv, "trainer.best_loss", "%.17g", es->best_loss, err)) != PGS_OK ||
 		(st = put(&kv, "trainer.best_epoch", "%.0f", es->best_epoch, err)) != PGS_OK ||
 		(st = put(&kv, "trainer.epochs_without_gain", "%.0f", es->epochs_without_gain, err)) != PGS_OK)
 		return st;
@@ -519,6 +520,18 @@ get(const pgs_model_recipe *kv, const char *key, double *v, const char *path, pg
 	if (value == NULL || (*v = strtod(value, &end), *end != '\0'))
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "checkpoint \"%s\" lacks a valid %s", path, key);
 	return PGS_OK;
+}
+
+/* An entry that checkpoints of earlier versions lack: absent means `otherwise`. */
+static pgs_status
+get_or(const pgs_model_recipe *kv, const char *key, double otherwise, double *v, const char *path, pgs_error *err)
+{
+	if (pgs_model_recipe_get(kv, key) == NULL)
+	{
+		*v = otherwise;
+		return PGS_OK;
+	}
+	return get(kv, key, v, path, err);
 }
 
 pgs_status
@@ -564,20 +577,16 @@ pgs_trainer_read_checkpoint(pgs_trainer *t, const char *path, pgs_trainer_progre
 		(st = get(&info.recipe, "trainer.patience", &patience, path, err)) != PGS_OK ||
 		(st = get(&info.recipe, "trainer.has_best", &has_best, path, err)) != PGS_OK ||
 		(st = get(&info.recipe, "trainer.best_auc", &es->best_auc, path, err)) != PGS_OK ||
+		(st = get_or(&info.recipe, "trainer.best_loss", INFINITY, &es->best_loss, path, err)) != PGS_OK ||
 		(st = get(&info.recipe, "trainer.best_epoch", &best_epoch, path, err)) != PGS_OK ||
 		(st = get(&info.recipe, "trainer.epochs_without_gain", &without_gain, path, err)) != PGS_OK)
 		goto done;
+	/* Checkpoints written before the gradient norm was logged resume with it unknown. */
 	for (int i = 0; i < N_LOG_FIELDS; i++)
-	{
-		/* Checkpoints written before the gradient norm was logged resume with it unknown. */
-		if (log_field(&last, i) == &last.gradient_norm && !pgs_model_recipe_get(&info.recipe, log_fields[i].key))
-		{
-			last.gradient_norm = NAN;
-			continue;
-		}
-		if ((st = get(&info.recipe, log_fields[i].key, log_field(&last, i), path, err)) != PGS_OK)
+		if ((st = log_field(&last, i) == &last.gradient_norm ?
+			 get_or(&info.recipe, log_fields[i].key, NAN, log_field(&last, i), path, err) :
+			 get(&info.recipe, log_fields[i].key, log_field(&last, i), path, err)) != PGS_OK)
 			goto done;
-	}
 	/* The whole run state moves into a network built from the file, and an optimiser restored from it. */
 	if ((st = pgs_model_load(t->ops, file, len, &net, &info, err)) != PGS_OK)
 		goto done;

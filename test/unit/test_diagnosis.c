@@ -39,6 +39,7 @@ test_diverging(void)
 	char		note[512];
 
 	pgs_recipe_init(&r);
+	r.learning_rate = 1e-3;
 	h.loss = 2.5;
 	CHECK(pgs_diagnose(&r, &h, note, sizeof(note)));
 	CHECKF(strstr(note, "diverging") && strstr(note, "learning rate 0.001 is too high"), "%s", note);

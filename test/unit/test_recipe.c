@@ -15,9 +15,9 @@ test_default_recipe(void)
 	CHECK(r.preset == PGS_PRESET_PGSCREEN_DEFAULT);
 	CHECK(strcmp(pgs_recipe_preset_name(r.preset), "pgscreen_default") == 0);
 	CHECK(r.architecture == PGS_RECIPE_INCEPTION_V3 && r.input_size == 299);
-	CHECK(r.optimizer == PGS_RECIPE_ADAMW && r.learning_rate == 1e-3 && r.epsilon == 1e-8);
+	CHECK(r.optimizer == PGS_RECIPE_ADAMW && r.learning_rate == 3e-3 && r.epsilon == 1e-8);
 	CHECK(r.weight_decay == 0.01 && r.batch_size == 32);
-	CHECK(r.schedule == PGS_RECIPE_LR_COSINE && r.warmup_epochs == 1);
+	CHECK(r.schedule == PGS_RECIPE_LR_CONSTANT && r.warmup_epochs == 0);
 	CHECK(r.normalisation == PGS_RECIPE_NORM_STANDARDIZE);
 	CHECK(r.balance == PGS_RECIPE_BALANCE_OVERSAMPLE);
 	CHECK(r.min_auc_gain == 0.001 && r.patience == 10 && r.max_epochs == 200);

@@ -117,7 +117,7 @@ test_checkpoint_round_trip(void)
 	CHECK_OK(pgs_trainer_validate(a, &va, &err), &err);
 	saved.epochs_done = 2;
 	pgs_early_stopping_init(&saved.early_stopping, 0.01, 10);
-	pgs_early_stopping_update(&saved.early_stopping, 2, va.auc);
+	pgs_early_stopping_update(&saved.early_stopping, 2, va.auc, va.loss);
 	CHECK_OK(pgs_trainer_write_checkpoint(a, &saved, path, &err), &err);
 
 	/* A fresh trainer (fresh weights) restored from the file scores exactly as the one that wrote it. */

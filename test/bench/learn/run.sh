@@ -45,10 +45,14 @@ print(json.dumps(o))' "$side" "$epochs" "$seed" "$extra")
 				'SELECT img, label FROM learn_task WHERE split = ''val'' ORDER BY id', '$options')")
 			state=$(psql -X -At -c "SELECT screen.wait($job)" 2>"$dir/notices.txt")
 			[ "$state" = succeeded ] || { psql -X -c "SELECT error FROM screen.jobs WHERE id = $job"; exit 1; }
+			# The version this job made (a rerun in the same database adds one).
+			model=$(psql -X -At -c "SELECT name || ':' || version FROM screen.models
+				WHERE id = (SELECT model_id FROM screen.jobs WHERE id = $job)")
 			auc=$(psql -X -At -c "SELECT round(screen.auc(screen.roc(s.score, t.label))::numeric, 4)
 				FROM screen.score('$model', 'SELECT id, img FROM learn_task WHERE split = ''test''', '{\"progress\": 0}') s
 				JOIN learn_task t USING (id)")
-			best=$(psql -X -At -c "SELECT metrics->>'best_epoch' FROM screen.models WHERE name = '$model'")
+			best=$(psql -X -At -c "SELECT metrics->>'best_epoch' FROM screen.models
+				WHERE id = (SELECT model_id FROM screen.jobs WHERE id = $job)")
 			notes=$(grep -c 'NOTICE' "$dir/notices.txt" || true)
 			echo "$task $side $seed pgscreen:$name $auc $best $notes" | tee -a "$results"
 		done
@@ -65,4 +69,5 @@ echo
 echo "test AUC, mean ± half the range over seeds ($seeds), $epochs epochs on both sides; pgscreen: screen.train()"
 echo "with only architecture small_cnn, input_size, max_epochs and seed; PyTorch: the same network (nn_oracle.py),"
 echo "x/255 inputs, batch 32, no augmentation, the best grid configuration per task by mean test AUC (Adam 1e-3;"
-echo "AdamW 1e-3 + cosine; SGD 0.01 momentum 0.9 + cosine); both keep the epoch of best validation AUC (gain >= 0.01)."
+echo "AdamW 1e-3 + cosine; SGD 0.01 momentum 0.9 + cosine); each side scores the epoch it kept for its best validation"
+echo "AUC (pgscreen: its default early stopping)."

@@ -31,9 +31,12 @@ def main():
     for task in tasks:
         row = [task, sides[task]]
         first = None
-        for v in variants:
+        for i, v in enumerate(variants):
+            if not runs.get((task, v)):
+                row.append("")
+                continue
             mean, text = cell(runs[(task, v)])
-            first = mean if first is None else first
+            first = mean if i == 0 else first
             row.append(text)
         torch = [(cell(vals), who.split(":")[1]) for (t, who), vals in runs.items() if t == task and who.startswith("torch:")]
         if torch:
