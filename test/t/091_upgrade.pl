@@ -30,7 +30,9 @@ $node->safe_psql('old', q{
 	SELECT screen.set_operating_point('dr', 'high_sensitivity', 0.25);
 });
 my $job = $node->safe_psql('old', "SELECT screen.train('x', 'SELECT img, true FROM nowhere', 'SELECT img, true FROM photos')");
-is($node->safe_psql('old', "SELECT screen.wait($job, '1 min')"), 'failed', 'a job is in the history');
+# (Polled, not screen.wait(): until the update, the new library meets the old schema, which only the
+# update makes whole — the README's Upgrading section says to update right after installing.)
+ok($node->poll_query_until('old', "SELECT state = 'failed' FROM screen.jobs WHERE id = $job"), 'a job is in the history');
 my $scores = $node->safe_psql('old', "SELECT string_agg(screen.predict('dr', img)::text, ',' ORDER BY id) FROM photos");
 
 $node->safe_psql('old', 'ALTER EXTENSION pgscreen UPDATE');
