@@ -717,7 +717,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_augment'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 
 COMMENT ON FUNCTION screen.augment(bytea, bigint, jsonb) IS
-'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}.';
+'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"enabled": bool, "flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}, the same keys as train()''s "augmentation".';
 
 CREATE FUNCTION screen.synthetic_fundus(seed bigint, grade int, size int DEFAULT 512)
 RETURNS bytea
@@ -805,7 +805,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_model_init'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
-'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (how inputs are preprocessed and normalized, kept with the model: {"normalization": unit, standardize or symmetric, "preprocess": none, voets2018 or graham, "preprocess_diameter": n}).';
 
 CREATE FUNCTION screen.model_info(
     model bytea,
@@ -927,7 +927,7 @@ CREATE TABLE screen.models (
     input_width int,
     input_channels int,
     preprocess jsonb,                       -- applied to raw images; NULL: inputs are NPY tensors
-    normalisation text,
+    normalization text,
     recipe jsonb NOT NULL,                  -- data queries and row counts, every hyper-parameter, seed,
                                             -- software and device: what reproduces the model
     training_query text,
@@ -944,7 +944,7 @@ CREATE TABLE screen.models (
 );
 
 COMMENT ON TABLE screen.models IS
-'Trained networks and ensembles: name and version, architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
+'Trained networks and ensembles: name and version, architecture, input size, preprocessing and normalization (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
 
 -- Weights in the engine's model file format, split into rows so no value nears the 1 GB bytea limit.
 CREATE TABLE screen.model_weights (
@@ -1009,7 +1009,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.train(text, text, text, jsonb) IS
-'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (voets2018_thesis, voets2019_plos), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, batch_size, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device.';
+'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (voets2018_thesis, voets2019_plos), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, batch_size, max_epochs, min_auc_gain, patience, augmentation, normalization, preprocess, seed, device.';
 
 CREATE FUNCTION screen.cancel(job_id bigint)
 RETURNS text
@@ -1033,7 +1033,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_predict'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.predict(text, bytea) IS
-'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "name" (latest version) or "name:version"; an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalization; model is "name" (latest version) or "name:version"; an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
 
 CREATE FUNCTION screen.score(model text, query text, options jsonb DEFAULT '{}')
 RETURNS TABLE (id bigint, score float8)
@@ -1081,7 +1081,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_create_model'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.create_model(text, jsonb) IS
-'Create an untrained network from training options (architecture, input_size, normalisation, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
+'Create an untrained network from training options (architecture, input_size, normalization, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
 
 CREATE FUNCTION screen.import_weights(name text, weights bytea, options jsonb DEFAULT '{}')
 RETURNS bigint
@@ -1089,7 +1089,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_import_weights'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.import_weights(text, bytea, jsonb) IS
-'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalisation and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
+'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalization and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
 
 CREATE FUNCTION screen.export_weights(model text)
 RETURNS bytea

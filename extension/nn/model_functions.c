@@ -98,7 +98,7 @@ store_network(const char *name, const ResolvedRecipe *resolved, const uint8_t *w
 	record.input_channels = 3;
 	record.preprocess = r->preprocess;
 	record.preprocess_diameter = r->preprocess_diameter ? r->preprocess_diameter : r->input_size;
-	record.normalisation = r->normalisation;
+	record.normalization = r->normalization;
 	record.recipe_json = pgscreen_recipe_to_json(resolved);
 	record.device = "cpu";
 	record.metrics_json = metrics;
@@ -119,7 +119,7 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 	const pgs_recipe *r;
 
 	pgscreen_model_check_name(name);
-	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), "screen.create_model", &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);
@@ -152,7 +152,7 @@ pgscreen_import_weights(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("weights must not be NULL")));
 	npz = PG_GETARG_BYTEA_PP(1);
 	pgscreen_model_check_name(name);
-	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), "screen.import_weights", &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);

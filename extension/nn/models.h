@@ -25,7 +25,7 @@ typedef struct ModelRef
 	int			input_channels;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 	int			n_members;		/* ensembles */
 	int64	   *members;
 } ModelRef;
@@ -53,7 +53,7 @@ typedef struct ModelRecord
 	int			input_channels;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 	const char *recipe_json;	/* merged with the software versions and device that made the model */
 	const char *device;
 	const char *training_query;

@@ -105,7 +105,7 @@ pgscreen_train(PG_FUNCTION_ARGS)
 	pgscreen_model_check_name(model_name);
 	check_query_syntax(training_query, "training_query");
 	check_query_syntax(validation_query, "validation_query");
-	pgscreen_recipe_from_options(options, &resolved);
+	pgscreen_recipe_from_options(options, "screen.train", &resolved);
 	check_role_can_log_in(owner);
 
 	identity.database = MyDatabaseId;

@@ -1,4 +1,4 @@
-/* Network input preparation shared by CPU and GPU: normalisations, colour augmentation, HWC → CHW. */
+/* Network input preparation shared by CPU and GPU: normalizations, colour augmentation, HWC → CHW. */
 #ifndef PGS_AUGMENT_H
 #define PGS_AUGMENT_H
 
@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 /*
- * The three normalisations of DOMAIN.md §2, applied to x in [0, 1] (the image divided by 255, after any
+ * The three normalizations of DOMAIN.md §2, applied to x in [0, 1] (the image divided by 255, after any
  * augmentation). Mixing them up cost the replication dearly, so a model stores which one it was trained with.
  *   unit:        x                              (x/255 of the 8-bit image)
  *   standardize: (x − mean) / max(std, 1/√N)    per image over all N = C·H·W values (TensorFlow's
@@ -26,7 +26,8 @@ typedef enum pgs_normalization
 {
 	PGS_NORM_UNIT = 0,
 	PGS_NORM_STANDARDIZE,
-	PGS_NORM_SYMMETRIC
+	PGS_NORM_SYMMETRIC,
+	PGS_NORM_N
 } pgs_normalization;
 
 pgs_status	pgs_normalization_parse(const char *name, pgs_normalization *norm, pgs_error *err);
@@ -42,9 +43,13 @@ typedef enum pgs_augment_op
 	PGS_AUG_COLOUR_OPS
 } pgs_augment_op;
 
-/* What to draw from: ranges of each operation and whether the order is random per image. */
+/*
+ * The augmentation recipe, the one struct screen.augment and training share: what to draw from, the
+ * ranges of each operation and whether the order is random per image.
+ */
 typedef struct pgs_augment_recipe
 {
+	bool		enabled;		/* false: images pass unchanged */
 	bool		flip;			/* left-right flip with probability 1/2 */
 	double		brightness;		/* delta uniform in [−brightness, brightness] */
 	double		saturation_lo;	/* factor uniform in [lo, hi] */
@@ -72,7 +77,7 @@ typedef struct pgs_augment_params
  */
 void		pgs_augment_recipe_published(pgs_augment_recipe *recipe);
 
-/* A recipe that changes nothing (every range collapsed to the identity). */
+/* A recipe that changes nothing (disabled, every range collapsed to the identity). */
 void		pgs_augment_recipe_identity(pgs_augment_recipe *recipe);
 
 pgs_status	pgs_augment_recipe_check(const pgs_augment_recipe *recipe, pgs_error *err);
@@ -208,7 +213,7 @@ pgs_augment_pixel(int op, const pgs_augment_params *p, const float *means, int c
 	}
 }
 
-/* The normalisation of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N). */
+/* The normalization of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N). */
 PGS_HOSTDEV float
 pgs_normalize_value(int norm, float x, float mean, float inv_std)
 {

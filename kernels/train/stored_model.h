@@ -18,15 +18,25 @@ extern "C" {
 struct pgs_net;
 
 /*
- * How a stored network's inputs are made: written into the model file's recipe (keys "normalisation",
+ * How a stored network's inputs are made: written into the model file's recipe (keys "normalization",
  * "preprocess", "preprocess_diameter") beside the network itself, so the bytes alone say how to score.
  */
 typedef struct pgs_scoring_recipe
 {
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;
 } pgs_scoring_recipe;
+
+#define PGS_SCORING_MAX_DIAMETER 4096
+
+/*
+ * Check the scoring keys of a model file's recipe (each may be absent; other keys are the writer's own
+ * and are kept): normalization and preprocess must be known names, preprocess_diameter 0 to 4096.
+ * Writers check before writing and readers after reading.
+ */
+struct pgs_model_recipe;
+pgs_status	pgs_scoring_recipe_check(const struct pgs_model_recipe *kv, pgs_error *err);
 
 /* What a training recipe says about scoring (the preprocessing diameter is 0 without preprocessing). */
 void		pgs_scoring_recipe_of(const pgs_recipe *recipe, pgs_scoring_recipe *scoring);

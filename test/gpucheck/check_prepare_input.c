@@ -1,4 +1,4 @@
-/* The CUDA prepare_input op against the CPU reference: flips, every colour operation, every normalisation. */
+/* The CUDA prepare_input op against the CPU reference: flips, every colour operation, every normalization. */
 #include "gpucheck.h"
 #include "../../kernels/device/augment.h"
 

@@ -201,7 +201,7 @@ test_conv_rejects_bad_descriptors(void)
 	CHECK(strstr(err.message, "workspace") != NULL);
 }
 
-/* ---- batch normalisation ---- */
+/* ---- batch normalization ---- */
 
 typedef struct bn_case
 {
