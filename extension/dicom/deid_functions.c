@@ -192,11 +192,7 @@ pgscreen_dicom_anonymize(PG_FUNCTION_ARGS)
 	st = pgs_dicom_anonymize((const uint8_t *) VARDATA_ANY(dcm), VARSIZE_ANY_EXHDR(dcm), &opts, &file.base, &out,
 							 &out_len, reason, sizeof(reason), &err);
 	explicit_bzero(opts.key, sizeof(opts.key));
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not de-identify DICOM object");
+	pgscreen_check_result(&file, st, &err, "could not de-identify DICOM object");
 	if (out == NULL)
 		PG_RETURN_NULL();		/* quarantined: dicom_quarantine_reason says why */
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, out_len));

@@ -31,11 +31,7 @@ tensor_to_npy(const pgs_tensor *tensor)
 	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_npy_write(tensor, &file.base, &npy, &len, &err);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not write NPY tensor");
+	pgscreen_check_result(&file, st, &err, "could not write NPY tensor");
 	return pgscreen_bytea_result(&file, npy, len);
 }
 

@@ -186,12 +186,7 @@ pgscreen_export_weights(PG_FUNCTION_ARGS)
 	pgs_error_clear(&err);
 	st = pgs_stored_model_to_npz((const uint8 *) VARDATA(weights), VARSIZE(weights) - VARHDRSZ, &allocator.base,
 								 &npz, &len, &err);
-	if (st != PGS_OK && allocator.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the weights of model \"%s:%d\" exceed the 1 GB limit of a bytea value", m->name,
-						m->version)));
-	pgscreen_check(st, &err, psprintf("could not export model \"%s:%d\"", m->name, m->version));
+	pgscreen_check_result(&allocator, st, &err, psprintf("could not export model \"%s:%d\"", m->name, m->version));
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&allocator, npz, len));
 }
 

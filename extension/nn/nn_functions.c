@@ -9,6 +9,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
@@ -16,6 +17,26 @@
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/npz.h"
 #include "../../kernels/train/stored_model.h"
+
+int			pgscreen_cpu_threads = 0;
+
+/*
+ * The network engine's CPU thread pool starts on first use in a backend, never here. Parallel workers
+ * always use one thread (pgscreen_configure_device).
+ */
+void
+pgscreen_nn_init(void)
+{
+	DefineCustomIntVariable("pgscreen.cpu_threads",
+							"Threads the network engine uses on the CPU; 0 means one per core.",
+							"Parallel query workers use one thread each whatever this says.",
+							&pgscreen_cpu_threads,
+							0,
+							0, 1024,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+}
 
 PG_FUNCTION_INFO_V1(pgscreen_model_init);
 PG_FUNCTION_INFO_V1(pgscreen_model_info);
@@ -166,11 +187,7 @@ build_model(const ModelOptions *o, int64 seed, const uint8_t *npz, size_t npz_le
 		st = pgs_model_write(net, &o->recipe, NULL, &file.base, &out, &len, &err);
 	}
 	pgs_net_free(net);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, what);
+	pgscreen_check_result(&file, st, &err, what);
 	if (npz != NULL && report.skipped > 0)
 		ereport(NOTICE,
 				(errmsg("%d tensors of the weights were not used, starting with \"%s\"", report.skipped,
@@ -219,11 +236,7 @@ pgscreen_model_to_npz(PG_FUNCTION_ARGS)
 	pgscreen_check(st, &err, "could not read the model");
 	st = pgs_npz_export(net, deflate, &file.base, &out, &len, &err);
 	pgs_net_free(net);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not export weights");
+	pgscreen_check_result(&file, st, &err, "could not export weights");
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, len));
 }
 
