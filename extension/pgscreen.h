@@ -11,7 +11,7 @@
 #include "../kernels/device/ops.h"
 
 /*
- * Each area registers its own settings (GUCs) and start-up work; _PG_init (extension/pgscreen.c) calls
+ * Each area registers its own settings (GUCs) and start-up work; _PG_init (extension/module.c) calls
  * these in turn.
  */
 extern void pgscreen_device_init(void);	/* extension/device.c: pgscreen.device, pgscreen.cuda_module */

@@ -162,21 +162,6 @@ pacs_define_settings(void)
 							 NULL, &scp_tls, false, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
-/*
- * Called from _PG_init: the settings always; with shared_preload_libraries also the shared memory (activity
- * rows, C-MOVE routing) and the receiver's sockets and workers.
- */
-void
-pgscreen_pacs_init(void)
-{
-	pacs_define_settings();
-	if (process_shared_preload_libraries_in_progress)
-	{
-		pacs_shmem_request();
-		pacs_receiver_register();
-	}
-}
-
 void
 pacs_config_from_settings(pgs_net_config *cfg, bool tls)
 {

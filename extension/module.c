@@ -1,4 +1,4 @@
-/* pgscreen module entry: the magic block, and each area registering its own settings ("pgscreen." reserved). */
+/* The module entry: the magic block, and _PG_init calling each area to register its settings ("pgscreen." reserved). */
 #include "pgscreen.h"
 
 #include "fmgr.h"
