@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make check: install missing packages, build, install into a throwaway tree, then check that no source
-# files depend on each other in a cycle and run the unit tests, the oracles, pg_regress and the TAP tests. Exits non-zero if anything fails; ends with each runner's
-# summary line.
+# files depend on each other in a cycle and run the unit tests, the oracles, pg_regress and the TAP tests.
+# Exits non-zero if anything fails; ends with each runner's summary line.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
