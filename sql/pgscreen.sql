@@ -796,7 +796,9 @@ COMMENT ON FUNCTION screen.mammo_breast(bytea) IS
 'What mammo_preprocess finds in a DICOM mammogram: the breast''s bounding box and area in pixels of the stored image, Otsu''s threshold (8-bit presentation values), whether it was mirrored to put the chest wall at the left, and what decided that (image, header or default).';
 
 -------------------------------------------------------------------------------------------------------------
--- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
+-- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names.
+-- This is the file layer: a model in SQL is a name and version in screen.models, and its serialised form is
+-- a model file (import_model stores one under a name, export_model returns one).
 -------------------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
@@ -1098,3 +1100,20 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.export_weights(text) IS
 'The weights of a network as .npz with torchvision''s tensor names, which numpy.load and PyTorch''s load_state_dict read.';
+
+-- A model is a catalog name and version; its serialised form is the model file (model_init, model_info).
+CREATE FUNCTION screen.import_model(name text, model_file bytea)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_model'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_model(text, bytea) IS
+'Store a model file (from model_init, model_from_npz or export_model) as the next version of the named model and return its id. The file must hold a network with one sigmoid output and say how its inputs are made (its recipe: normalization, preprocess, preprocess_diameter).';
+
+CREATE FUNCTION screen.export_model(model text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_model'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_model(text) IS
+'The model file of a network ("name" for the latest version or "name:version"): the serialised model, which model_info and model_to_npz read and import_model stores again.';

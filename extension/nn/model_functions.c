@@ -1,4 +1,4 @@
-/* SQL functions that create and change models: ensembles, untrained and imported networks, operating points. */
+/* SQL functions that create and change models: ensembles, untrained and imported networks, model files, operating points. */
 #include "../pgscreen.h"
 #include "../train/jobs.h"
 #include "models.h"
@@ -23,6 +23,8 @@ PG_FUNCTION_INFO_V1(pgscreen_ensemble);
 PG_FUNCTION_INFO_V1(pgscreen_create_model);
 PG_FUNCTION_INFO_V1(pgscreen_import_weights);
 PG_FUNCTION_INFO_V1(pgscreen_export_weights);
+PG_FUNCTION_INFO_V1(pgscreen_import_model);
+PG_FUNCTION_INFO_V1(pgscreen_export_model);
 PG_FUNCTION_INFO_V1(pgscreen_set_operating_point);
 
 /* The published recipe's ensemble: the plain mean of the sigmoid outputs of independently trained networks. */
@@ -188,6 +190,63 @@ pgscreen_export_weights(PG_FUNCTION_ARGS)
 								 &npz, &len, &err);
 	pgscreen_check_result(&allocator, st, &err, psprintf("could not export model \"%s:%d\"", m->name, m->version));
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&allocator, npz, len));
+}
+
+/*
+ * A model file (model_init, model_from_npz, export_model) as the next version of `name`: the file is
+ * stored as it is, and its catalog row is what the file says about itself.
+ */
+Datum
+pgscreen_import_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	bytea	   *file;
+	pgs_stored_model_description about;
+	ModelRecord record = {0};
+	StringInfoData recipe;
+	pgs_error	err;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("model_file must not be NULL")));
+	file = PG_GETARG_BYTEA_PP(1);
+	pgscreen_model_check_name(name);
+	pgs_error_clear(&err);
+	if (pgs_stored_model_describe((const uint8 *) VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file), &about, &err) != PGS_OK)
+		pgscreen_raise(&err, "invalid model file");
+	initStringInfo(&recipe);
+	appendStringInfo(&recipe, "{\"source\": \"model file\", \"architecture\": \"%s\", \"normalization\": \"%s\", "
+					 "\"preprocess\": \"%s\"}",
+					 pgs_recipe_arch_name(about.architecture), pgs_normalization_name(about.scoring.normalization),
+					 pgs_recipe_preprocess_name(about.scoring.preprocess));
+	record.name = name;
+	record.owner = GetUserId();
+	record.kind = MODEL_NETWORK;
+	record.architecture = about.architecture;
+	record.input_height = about.height;
+	record.input_width = about.width;
+	record.input_channels = about.channels;
+	record.preprocess = about.scoring.preprocess;
+	record.preprocess_diameter = about.scoring.preprocess == PGS_RECIPE_PREPROCESS_NONE ? about.height :
+		about.scoring.preprocess_diameter;
+	record.normalization = about.scoring.normalization;
+	record.recipe_json = recipe.data;
+	record.device = "cpu";
+	record.metrics_json = "{\"imported\": true}";
+	PG_RETURN_INT64(pgscreen_model_insert(&record, (const uint8 *) VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file)));
+}
+
+/* The model file of a network: what the catalog stores, readable by model_info, model_to_npz, import_model. */
+Datum
+pgscreen_export_model(PG_FUNCTION_ARGS)
+{
+	ModelRef   *m = pgscreen_model_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (m->kind != MODEL_NETWORK)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s:%d\" is an ensemble and has no model file of its own", m->name, m->version),
+				 errhint("Export its members.")));
+	PG_RETURN_BYTEA_P(pgscreen_model_weights(m->id));
 }
 
 /*

@@ -12,6 +12,12 @@ pgs_engine_arch(pgs_recipe_arch arch)
 	return arch == PGS_RECIPE_SMALL_CNN ? PGS_ARCH_SMALL_CNN : PGS_ARCH_INCEPTION_V3;
 }
 
+static inline pgs_recipe_arch
+pgs_recipe_arch_of_engine(pgs_arch arch)
+{
+	return arch == PGS_ARCH_SMALL_CNN ? PGS_RECIPE_SMALL_CNN : PGS_RECIPE_INCEPTION_V3;
+}
+
 /* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
 static inline pgs_status
 pgs_engine_net_create(const pgs_ops *ops, pgs_recipe_arch arch, int height, int width, int channels,

@@ -55,11 +55,30 @@ scoring_from_kv(const pgs_model_recipe *kv, pgs_scoring_recipe *s, pgs_error *er
 	if ((st = pgs_scoring_recipe_check(kv, err)) != PGS_OK)
 		return st;
 	if (norm == NULL || pre == NULL || diameter == NULL)
-		return pgs_fail(err, PGS_ERR_BAD_DATA, "the model file does not say how its inputs are normalized");
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "the model file's recipe does not say how its inputs are made (normalization, preprocess and preprocess_diameter)");
 	s->normalization = pgs_recipe_normalization_parse(norm);
 	s->preprocess = pgs_recipe_preprocess_parse(pre);
 	s->preprocess_diameter = atoi(diameter);
 	return PGS_OK;
+}
+
+pgs_status
+pgs_stored_model_describe(const uint8_t *data, size_t len, pgs_stored_model_description *out, pgs_error *err)
+{
+	pgs_model_info info;
+	pgs_status	st;
+
+	if ((st = pgs_model_read_info(data, len, &info, err)) != PGS_OK)
+		return st;
+	if (info.config.head != PGS_HEAD_SIGMOID || info.config.outputs != 1)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
+						"the model file's network has a %s head with %d outputs; models score with one sigmoid output",
+						pgs_head_name(info.config.head), info.config.outputs);
+	out->architecture = pgs_recipe_arch_of_engine(info.config.arch);
+	out->height = info.config.in_height;
+	out->width = info.config.in_width;
+	out->channels = info.config.in_channels;
+	return scoring_from_kv(&info.recipe, &out->scoring, err);
 }
 
 void

@@ -72,6 +72,23 @@ pgs_status	pgs_stored_model_from_npz(pgs_recipe_arch arch, int input_size, const
 									  const uint8_t *npz, size_t npz_len, uint64_t seed,
 									  const pgs_allocator *allocator, uint8_t **out, size_t *len, pgs_error *err);
 
+/*
+ * What a model file says about itself, for storing it as a model: the architecture, the input size and
+ * the scoring recipe. Fails unless the file holds a network pgscreen can score (one sigmoid output) and
+ * says how its inputs are made (normalization, preprocess, preprocess_diameter).
+ */
+typedef struct pgs_stored_model_description
+{
+	pgs_recipe_arch architecture;
+	int			height;
+	int			width;
+	int			channels;
+	pgs_scoring_recipe scoring;
+} pgs_stored_model_description;
+
+pgs_status	pgs_stored_model_describe(const uint8_t *data, size_t len, pgs_stored_model_description *out,
+									  pgs_error *err);
+
 /* A model file's tensors as .npz with torchvision's names (what PyTorch's load_state_dict takes). */
 pgs_status	pgs_stored_model_to_npz(const uint8_t *data, size_t len, const pgs_allocator *allocator, uint8_t **out,
 									size_t *out_len, pgs_error *err);
