@@ -17,7 +17,7 @@
 extern void pgscreen_device_init(void);	/* extension/device.c: pgscreen.device, pgscreen.cuda_module */
 extern void pgscreen_image_init(void);	/* extension/image/image_functions.c: pgscreen.max_image_pixels */
 extern void pgscreen_nn_init(void); /* extension/nn/nn_functions.c: pgscreen.cpu_threads */
-extern void pgscreen_pacs_init(void);	/* extension/pacs/pacs_settings.c: pgscreen.pacs_*, pgscreen.scp_* */
+extern void pgscreen_pacs_init(void);	/* extension/pacs/pacs_init.c: pgscreen.pacs_*, pgscreen.scp_*, the receiver */
 extern void pgscreen_train_init(void);	/* extension/train/job_settings.c: training settings; preloaded, the launcher */
 extern void pgscreen_dicom_init(void);	/* extension/dicom/dicom_functions.c: the DICOM codec of the decoder */
 
