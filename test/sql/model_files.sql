@@ -34,3 +34,6 @@ SELECT screen.ensemble('both', ARRAY['created', 'created_copy']) > 0 AS ensemble
 SELECT screen.export_model('both');
 SELECT screen.export_model('nothing');
 SELECT screen.export_model(NULL) IS NULL AS null_in_null_out;
+
+-- later tests see the catalog as they left it
+DELETE FROM screen.models WHERE name IN ('from_file', 'created', 'created_copy', 'both');

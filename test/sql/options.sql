@@ -61,3 +61,6 @@ SELECT pg_temp.error_of($$SELECT screen.create_model('m', '{"augmentation": {"ti
 SELECT screen.augment(img, 7, '{"enabled": false}') = screen.augment(img, 7, '{"flip": false, "brightness": 0,
        "saturation": [1, 1], "hue": 0, "contrast": [1, 1]}') AS disabled_is_identity
 FROM (SELECT screen.synthetic_fundus(1, 0, 64) AS img) s;
+
+-- later tests see the catalog as they left it
+DELETE FROM screen.models WHERE name = 'aug';
