@@ -9,7 +9,7 @@ SELECT screen.train('demo_dr',
     $$SELECT img, grade >= 2 FROM screening WHERE split = 'train' ORDER BY id$$,
     $$SELECT img, grade >= 2 FROM screening WHERE split = 'tune' ORDER BY id$$,
     jsonb_build_object('recipe', 'voets2019_plos', 'architecture', :'architecture', 'input_size', :side,
-                       'optimizer', 'adam', 'learning_rate', 0.003, 'normalisation', 'standardize',
+                       'optimizer', 'adam', 'learning_rate', 0.003, 'normalization', 'standardize',
                        'augmentation', false, 'batch_size', 32, 'max_epochs', CASE WHEN :'device' = 'cpu' THEN 16 ELSE 30 END,
                        'patience', 4, 'seed', 2018)) AS job \gset
 SELECT set_config('demo.job', :'job', false);
@@ -41,7 +41,7 @@ SELECT epoch, round(loss::numeric, 4) AS loss, round(validation_loss::numeric, 4
 FROM screen.training_log WHERE job_id = :job ORDER BY epoch;
 
 -- The model: the best epoch, with everything that reproduces it.
-SELECT name || ':' || version AS model, architecture, input_height AS side, normalisation,
+SELECT name || ':' || version AS model, architecture, input_height AS side, normalization,
        metrics->>'best_epoch' AS best_epoch, round((metrics->>'validation_auc')::numeric, 3) AS validation_auc,
        recipe->>'seed' AS seed, recipe->'software'->>'device' AS trained_on
 FROM screen.models WHERE name = 'demo_dr';

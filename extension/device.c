@@ -8,9 +8,47 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "../kernels/cpu/cpu_info.h"
 #include "../kernels/device/cuda_module.h"
+
+char	   *pgscreen_device = NULL;
+char	   *pgscreen_cuda_module_path = NULL;
+
+static bool
+check_device(char **newval, void **extra, GucSource source)
+{
+	char	   *detail = NULL;
+
+	if (pgscreen_device_check_setting(*newval, NULL, &detail))
+		return true;
+	GUC_check_errdetail("%s", detail);
+	return false;
+}
+
+void
+pgscreen_device_init(void)
+{
+	DefineCustomStringVariable("pgscreen.device",
+							   "Device for training and scoring: auto, cpu, cuda or cuda:N.",
+							   "auto uses the first GPU when one is usable and the CPU otherwise.",
+							   &pgscreen_device,
+							   "auto",
+							   PGC_USERSET,
+							   0,
+							   check_device, NULL, NULL);
+
+	/* Loading a shared library is a superuser's decision, as for LOAD. */
+	DefineCustomStringVariable("pgscreen.cuda_module",
+							   "Path of the CUDA module pgscreen loads on first GPU use.",
+							   "$libdir is replaced by PostgreSQL's package library directory.",
+							   &pgscreen_cuda_module_path,
+							   "$libdir/pgscreen_cuda.so",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+}
 
 PG_FUNCTION_INFO_V1(pgscreen_device_info);
 PG_FUNCTION_INFO_V1(pgscreen_current_device);

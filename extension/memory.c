@@ -178,3 +178,12 @@ pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len
 	SET_VARSIZE(result, VARHDRSZ + allocator->headroom + len);
 	return result;
 }
+
+void
+pgscreen_raise_if_too_large(const PgscreenAllocator *allocator, pgs_status st)
+{
+	if (st != PGS_OK && allocator->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("result would exceed the 1 GB limit of a bytea value")));
+}

@@ -10,7 +10,18 @@
 #include "../kernels/common/status.h"
 #include "../kernels/device/ops.h"
 
-/* GUCs (extension/pgscreen.c) */
+/*
+ * Each area registers its own settings (GUCs) and start-up work; _PG_init (extension/module.c) calls
+ * these in turn.
+ */
+extern void pgscreen_device_init(void);	/* extension/device.c: pgscreen.device, pgscreen.cuda_module */
+extern void pgscreen_image_init(void);	/* extension/image/image_functions.c: pgscreen.max_image_pixels */
+extern void pgscreen_nn_init(void); /* extension/nn/nn_functions.c: pgscreen.cpu_threads */
+extern void pgscreen_pacs_init(void);	/* extension/pacs/pacs_init.c: pgscreen.pacs_*, pgscreen.scp_*, the receiver */
+extern void pgscreen_train_init(void);	/* extension/train/job_settings.c: training settings; preloaded, the launcher */
+extern void pgscreen_dicom_init(void);	/* extension/dicom/dicom_functions.c: the DICOM codec of the decoder */
+
+/* The settings other areas read. */
 extern char *pgscreen_device;
 extern int	pgscreen_max_image_pixels;	/* the lower of the server's and the session's limit */
 extern char *pgscreen_cuda_module_path;
@@ -62,6 +73,8 @@ extern void pgscreen_allocator_init(PgscreenAllocator *allocator, bool as_bytea)
 extern void pgscreen_allocator_init_in(PgscreenAllocator *allocator, MemoryContext context);
 /* The bytea whose payload is the headroom followed by `len` bytes at `data` (a block of `allocator`). */
 extern bytea *pgscreen_bytea_result(const PgscreenAllocator *allocator, void *data, size_t len);
+/* The one "exceeds the 1 GB limit" error, raised when st failed because a request to `allocator` was too large. */
+extern void pgscreen_raise_if_too_large(const PgscreenAllocator *allocator, pgs_status st);
 
 /*
  * The image memory budget (extension/image_budget.c): reserve before allocating a large block, release when
@@ -75,9 +88,13 @@ extern bool pgscreen_image_budget_refused(size_t *bytes, uint64 *in_use);
 
 /* DROP ROLE, REASSIGN OWNED, DROP OWNED for owners of models and jobs (extension/role_guard.c). */
 extern void pgscreen_role_guard_init(void);
-
-/* PACS networking and the DICOM receiver (extension/pacs_*.c): settings, shared memory, workers. */
-extern void pgscreen_pacs_init(void);
+/* Check a kernel call that produced its result with `allocator`: the 1 GB limit first, then st. */
+static inline void
+pgscreen_check_result(const PgscreenAllocator *allocator, pgs_status st, const pgs_error *err, const char *what)
+{
+	pgscreen_raise_if_too_large(allocator, st);
+	pgscreen_check(st, err, what);
+}
 
 /* Devices (extension/device.c): the ops table pgscreen.device selects, loading CUDA on first need. */
 extern const pgs_ops *pgscreen_device_ops(void);
@@ -87,9 +104,6 @@ extern int	pgscreen_gpu_count(void);
 /* The loaded CUDA module, for what is not an op (NCCL); errors like pgscreen_gpu_count. */
 struct pgs_cuda_module;
 extern const struct pgs_cuda_module *pgscreen_loaded_cuda_module(void);
-
-/* DICOM (extension/dicom/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
-extern void pgscreen_dicom_init(void);
 
 /* A DICOM bytea argument without its pixels when it is stored out of line (reads only the header slice). */
 extern bytea *pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make check: install missing packages, build, install into a throwaway tree, then run the unit tests,
-# the oracles, pg_regress and the TAP tests. Exits non-zero if anything fails; ends with each runner's
-# summary line.
+# make check: install missing packages, build, install into a throwaway tree, then check that no source
+# files depend on each other in a cycle and run the unit tests, the oracles, pg_regress and the TAP tests.
+# Exits non-zero if anything fails; ends with each runner's summary line.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -26,10 +26,11 @@ stage() {
 	local rc=${PIPESTATUS[0]}
 	names+=("$name")
 	results+=("$([ "$rc" -eq 0 ] && echo ok || echo FAILED)")
-	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:|deps check:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
+	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:|deps check:|include cycles:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
 	[ "$rc" -eq 0 ] || failed=1
 }
 
+stage cycles python3 "$REPO/scripts/check-include-cycles.py"
 stage unit "$REPO/scripts/run-unit.sh"
 stage pydeps "$REPO/scripts/run-deps-check.sh"
 stage oracle "$REPO/scripts/run-oracles.sh"

@@ -717,7 +717,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_augment'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
 
 COMMENT ON FUNCTION screen.augment(bytea, bigint, jsonb) IS
-'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}.';
+'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"enabled": bool, "flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}, the same keys as train()''s "augmentation".';
 
 CREATE FUNCTION screen.synthetic_fundus(seed bigint, grade int, size int DEFAULT 512)
 RETURNS bytea
@@ -796,7 +796,9 @@ COMMENT ON FUNCTION screen.mammo_breast(bytea) IS
 'What mammo_preprocess finds in a DICOM mammogram: the breast''s bounding box and area in pixels of the stored image, Otsu''s threshold (8-bit presentation values), whether it was mirrored to put the chest wall at the left, and what decided that (image, header or default).';
 
 -------------------------------------------------------------------------------------------------------------
--- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names
+-- Network weights: model files (the engine's own format) and .npz with torchvision's tensor names.
+-- This is the file layer: a model in SQL is a name and version in screen.models, and its serialised form is
+-- a model file (import_model stores one under a name, export_model returns one).
 -------------------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION screen.model_init(architecture text, options jsonb DEFAULT '{}', seed bigint DEFAULT 0)
@@ -805,7 +807,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_model_init'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
-'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (an object of strings saying how inputs are preprocessed and normalised, kept with the model).';
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (how inputs are preprocessed and normalized, kept with the model: {"normalization": unit, standardize or symmetric, "preprocess": none, voets2018 or graham, "preprocess_diameter": n}).';
 
 CREATE FUNCTION screen.model_info(
     model bytea,
@@ -930,7 +932,7 @@ CREATE TABLE screen.models (
     input_width int,
     input_channels int,
     preprocess jsonb,                       -- applied to raw images; NULL: inputs are NPY tensors
-    normalisation text,
+    normalization text,
     recipe jsonb NOT NULL,                  -- data queries and row counts, every hyper-parameter, seed,
                                             -- software and device: what reproduces the model
     training_query text,
@@ -947,7 +949,7 @@ CREATE TABLE screen.models (
 );
 
 COMMENT ON TABLE screen.models IS
-'Trained networks and ensembles: owner, name and version (numbered per owner and name), architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
+'Trained networks and ensembles: owner, name and version (numbered per owner and name), architecture, input size, preprocessing and normalization (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
 
 -- Weights in the engine's model file format, split into rows so no value nears the 1 GB bytea limit.
 CREATE TABLE screen.model_weights (
@@ -1012,7 +1014,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_train'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.train(text, text, text, jsonb) IS
-'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (pgscreen_default, the default; voets2018_thesis, voets2019_plos, gulshan2016), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, warmup_epochs, batch_size, balance, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device; for several devices (data-parallel replicas): devices (GPUs, or "cuda:all"), cpu_replicas, sync_batchnorm.';
+'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (pgscreen_default, the default; voets2018_thesis, voets2019_plos, gulshan2016), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, warmup_epochs, batch_size, balance, max_epochs, min_auc_gain, patience, augmentation, normalization, preprocess, seed, device; for several devices (data-parallel replicas): devices (GPUs, or "cuda:all"), cpu_replicas, sync_batchnorm.';
 
 CREATE FUNCTION screen.cancel(job_id bigint)
 RETURNS text
@@ -1036,7 +1038,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_predict'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.predict(text, bytea) IS
-'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "[owner.]name[:version]" (no version: the latest; no owner: the current role''s model of that name, else the only owner''s visible to it, else an error); an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalization; model is "[owner.]name[:version]" (no version: the latest; no owner: the current role''s model of that name, else the only owner''s visible to it, else an error); an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
 
 CREATE FUNCTION screen.score(model text, query text, options jsonb DEFAULT '{}')
 RETURNS TABLE (id bigint, score float8)
@@ -1084,7 +1086,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_create_model'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.create_model(text, jsonb) IS
-'Create an untrained network from training options (architecture, input_size, normalisation, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
+'Create an untrained network from training options (architecture, input_size, normalization, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
 
 CREATE FUNCTION screen.import_weights(name text, weights bytea, options jsonb DEFAULT '{}')
 RETURNS bigint
@@ -1092,7 +1094,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_import_weights'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION screen.import_weights(text, bytea, jsonb) IS
-'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalisation and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
+'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalization and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
 
 CREATE FUNCTION screen.export_weights(model text)
 RETURNS bytea
@@ -1101,6 +1103,24 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.export_weights(text) IS
 'The weights of a network as .npz with torchvision''s tensor names, which numpy.load and PyTorch''s load_state_dict read.';
+
+-- The file layer of the catalog: a model is a name and version in screen.models, and its serialised form is a
+-- model file (model_init, model_info); export_model/import_model below carry a model with its metadata.
+CREATE FUNCTION screen.import_model_file(name text, model_file bytea)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_model_file'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_model_file(text, bytea) IS
+'Store a model file (from model_init, model_from_npz or export_model_file) as the next version of the named model and return its id. The file must hold a network with one sigmoid output and say how its inputs are made (its recipe: normalization, preprocess, preprocess_diameter).';
+
+CREATE FUNCTION screen.export_model_file(model text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_model_file'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_model_file(text) IS
+'The model file of a network ("name" for the latest version or "name:version"): the serialised model, which model_info and model_to_npz read and import_model_file stores again.';
 
 -------------------------------------------------------------------------------------------------------------
 -- Models across servers: a model travels as a bundle (its screen.models row without what is local to a
@@ -1112,7 +1132,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_export_model'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.export_model(text, int) IS
-'A network as a bundle for screen.import_model() on another server: name, version, architecture, preprocessing and normalisation, recipe, data queries, metrics and operating points, the model file and its SHA-256. version NULL: the latest.';
+'A network as a bundle for screen.import_model() on another server: name, version, architecture, preprocessing and normalization, recipe, data queries, metrics and operating points, the model file and its SHA-256. version NULL: the latest.';
 
 CREATE FUNCTION screen.import_model(bundle bytea)
 RETURNS bigint

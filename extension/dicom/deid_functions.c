@@ -1,5 +1,6 @@
 /* SQL functions for DICOM de-identification: options from jsonb, the key from screen.deid_keys, the calls. */
 #include "../pgscreen.h"
+#include "../options.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
@@ -33,10 +34,12 @@ PG_FUNCTION_INFO_V1(pgscreen_deid_create_key);
 #define DEFAULT_KEY_NAME "default"
 #define KEY_BYTES 32
 
-static const char *const valid_options =
-"retain_safe_private, retain_uids, retain_device_identity, retain_institution_identity, "
-"retain_patient_characteristics, retain_longitudinal, clean_descriptors, clean_structured_content, "
-"clean_graphics, clean_pixels, burned_in_annotation, quarantine_patient_protocol, keep, modalities, key";
+static const char *const deid_keys[] = {
+	"retain_safe_private", "retain_uids", "retain_device_identity", "retain_institution_identity",
+	"retain_patient_characteristics", "retain_longitudinal", "clean_descriptors", "clean_structured_content",
+	"clean_graphics", "clean_pixels", "burned_in_annotation", "quarantine_patient_protocol", "keep", "modalities",
+	"key", NULL
+};
 
 typedef struct KeyCache
 {
@@ -46,173 +49,62 @@ typedef struct KeyCache
 	size_t		key_len;
 } KeyCache;
 
+/* Parse the options object of `function`; the key name it names (or "default") goes to *key_name. */
 static void
-option_error(const char *key, const char *must_be)
+parse_options(Jsonb *jb, const char *function, pgs_deid_options *opts, char **key_name)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("de-identification option \"%s\" must be %s", key, must_be)));
-}
-
-static bool
-option_bool(const char *key, JsonbValue *v)
-{
-	if (v->type != jbvBool)
-		option_error(key, "true or false");
-	return v->val.boolean;
-}
-
-static char *
-option_string(const char *key, JsonbValue *v)
-{
-	if (v->type != jbvString)
-		option_error(key, "a string");
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-/* Call fn(element) for each string of a JSON array option. */
-static void
-option_string_array(const char *key, JsonbValue *v, void (*fn) (const char *, void *), void *arg)
-{
-	JsonbIterator *it;
-	JsonbValue	elem;
-	JsonbIteratorToken tok;
-
-	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		option_error(key, "an array of strings");
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
-	{
-		if (tok != WJB_ELEM)
-			continue;
-		if (elem.type != jbvString)
-			option_error(key, "an array of strings");
-		fn(pnstrdup(elem.val.string.val, elem.val.string.len), arg);
-	}
-}
-
-static void
-add_keep(const char *tag, void *arg)
-{
-	pgs_deid_options *opts = arg;
-	pgs_error	err;
-
-	if (opts->n_keep >= PGS_DEID_MAX_KEEP)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("de-identification option \"keep\" lists more than %d attributes", PGS_DEID_MAX_KEEP)));
-	pgs_error_clear(&err);
-	pgscreen_check(pgs_dicom_parse_tag(tag, &opts->keep[opts->n_keep], &err), &err,
-				   "invalid attribute in de-identification option \"keep\"");
-	opts->n_keep++;
-}
-
-static void
-add_modality(const char *modality, void *arg)
-{
-	pgs_deid_options *opts = arg;
-
-	if (opts->n_modalities >= PGS_DEID_MAX_MODALITIES || strlen(modality) == 0 || strlen(modality) > 16)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("de-identification option \"modalities\" must list 1 to %d modalities of 1 to 16 characters",
-						PGS_DEID_MAX_MODALITIES)));
-	strlcpy(opts->modalities[opts->n_modalities++], modality, sizeof(opts->modalities[0]));
-}
-
-/* Parse the options object; the key name it names (or "default") goes to *key_name. */
-static void
-parse_options(Jsonb *jb, pgs_deid_options *opts, char **key_name)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
+	static const char *const dates[] = {"full", "modified", "none", NULL};
+	static const pgs_deid_longitudinal date_values[] = {PGS_DEID_DATES_FULL, PGS_DEID_DATES_MODIFIED, PGS_DEID_DATES_REMOVE};
+	static const char *const burned_in[] = {"quarantine", "reject", "allow", "clean", NULL};
+	static const pgs_deid_burned_in burned_in_values[] = {PGS_DEID_BURNED_IN_QUARANTINE, PGS_DEID_BURNED_IN_REJECT,
+	PGS_DEID_BURNED_IN_ALLOW, PGS_DEID_BURNED_IN_CLEAN};
+	OptionsReader reader;
+	List	   *list;
+	ListCell   *lc;
+	int			choice;
 
 	pgs_deid_options_init(opts);
 	*key_name = DEFAULT_KEY_NAME;
-	if (!JB_ROOT_IS_OBJECT(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("de-identification options must be a JSON object"),
-				 errhint("Valid options are: %s.", valid_options)));
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
+	options_begin_jsonb(&reader, jb, function, deid_keys);
+	(void) options_get_bool(&reader, "retain_safe_private", &opts->retain_safe_private);
+	(void) options_get_bool(&reader, "retain_uids", &opts->retain_uids);
+	(void) options_get_bool(&reader, "retain_device_identity", &opts->retain_device_identity);
+	(void) options_get_bool(&reader, "retain_institution_identity", &opts->retain_institution_identity);
+	(void) options_get_bool(&reader, "retain_patient_characteristics", &opts->retain_patient_characteristics);
+	(void) options_get_bool(&reader, "clean_descriptors", &opts->clean_descriptors);
+	(void) options_get_bool(&reader, "clean_structured_content", &opts->clean_structured_content);
+	(void) options_get_bool(&reader, "clean_graphics", &opts->clean_graphics);
+	(void) options_get_bool(&reader, "clean_pixels", &opts->clean_pixels);
+	(void) options_get_bool(&reader, "quarantine_patient_protocol", &opts->quarantine_patient_protocol);
+	/* JSON null means "none", as absent does. */
+	if (options_get_enum(&reader, "retain_longitudinal", dates, &choice))
+		opts->longitudinal = date_values[choice];
+	if (options_get_enum(&reader, "burned_in_annotation", burned_in, &choice))
+		opts->burned_in = burned_in_values[choice];
+	if (options_get_text_array(&reader, "keep", &list))
+		foreach(lc, list)
 		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-		if (strcmp(key, "retain_safe_private") == 0)
-			opts->retain_safe_private = option_bool(key, &v);
-		else if (strcmp(key, "retain_uids") == 0)
-			opts->retain_uids = option_bool(key, &v);
-		else if (strcmp(key, "retain_device_identity") == 0)
-			opts->retain_device_identity = option_bool(key, &v);
-		else if (strcmp(key, "retain_institution_identity") == 0)
-			opts->retain_institution_identity = option_bool(key, &v);
-		else if (strcmp(key, "retain_patient_characteristics") == 0)
-			opts->retain_patient_characteristics = option_bool(key, &v);
-		else if (strcmp(key, "clean_descriptors") == 0)
-			opts->clean_descriptors = option_bool(key, &v);
-		else if (strcmp(key, "clean_structured_content") == 0)
-			opts->clean_structured_content = option_bool(key, &v);
-		else if (strcmp(key, "clean_graphics") == 0)
-			opts->clean_graphics = option_bool(key, &v);
-		else if (strcmp(key, "clean_pixels") == 0)
-			opts->clean_pixels = option_bool(key, &v);
-		else if (strcmp(key, "quarantine_patient_protocol") == 0)
-			opts->quarantine_patient_protocol = option_bool(key, &v);
-		else if (strcmp(key, "retain_longitudinal") == 0)
-		{
-			char	   *s = v.type == jbvNull ? "none" : option_string(key, &v);
+			pgs_error	err;
 
-			if (strcmp(s, "full") == 0)
-				opts->longitudinal = PGS_DEID_DATES_FULL;
-			else if (strcmp(s, "modified") == 0)
-				opts->longitudinal = PGS_DEID_DATES_MODIFIED;
-			else if (strcmp(s, "none") == 0)
-				opts->longitudinal = PGS_DEID_DATES_REMOVE;
-			else
-				option_error(key, "\"full\", \"modified\" or \"none\"");
+			if (opts->n_keep >= PGS_DEID_MAX_KEEP)
+				options_wrong_type(&reader, "keep", psprintf("an array of at most %d attributes", PGS_DEID_MAX_KEEP));
+			pgs_error_clear(&err);
+			pgscreen_check(pgs_dicom_parse_tag(lfirst(lc), &opts->keep[opts->n_keep], &err), &err,
+						   psprintf("invalid attribute in option \"keep\" of %s", function));
+			opts->n_keep++;
 		}
-		else if (strcmp(key, "burned_in_annotation") == 0)
+	if (options_get_text_array(&reader, "modalities", &list))
+		foreach(lc, list)
 		{
-			char	   *s = option_string(key, &v);
+			const char *modality = lfirst(lc);
 
-			if (strcmp(s, "quarantine") == 0)
-				opts->burned_in = PGS_DEID_BURNED_IN_QUARANTINE;
-			else if (strcmp(s, "reject") == 0)
-				opts->burned_in = PGS_DEID_BURNED_IN_REJECT;
-			else if (strcmp(s, "allow") == 0)
-				opts->burned_in = PGS_DEID_BURNED_IN_ALLOW;
-			else if (strcmp(s, "clean") == 0)
-				opts->burned_in = PGS_DEID_BURNED_IN_CLEAN;
-			else
-				option_error(key, "\"quarantine\", \"reject\", \"allow\" or \"clean\"");
+			if (opts->n_modalities >= PGS_DEID_MAX_MODALITIES || strlen(modality) == 0 || strlen(modality) > 16)
+				options_wrong_type(&reader, "modalities",
+								   psprintf("an array of 1 to %d modalities of 1 to 16 characters", PGS_DEID_MAX_MODALITIES));
+			strlcpy(opts->modalities[opts->n_modalities++], modality, sizeof(opts->modalities[0]));
 		}
-		else if (strcmp(key, "keep") == 0)
-			option_string_array(key, &v, add_keep, opts);
-		else if (strcmp(key, "modalities") == 0)
-		{
-			if (v.type != jbvNull)
-				option_string_array(key, &v, add_modality, opts);
-		}
-		else if (strcmp(key, "key") == 0)
-		{
-			*key_name = option_string(key, &v);
-			if (strlen(*key_name) == 0 || strlen(*key_name) >= NAMEDATALEN)
-				option_error(key, "the name of a key in screen.deid_keys");
-		}
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown de-identification option \"%s\"", key),
-					 errhint("Valid options are: %s.", valid_options)));
-	}
+	if (options_get_text(&reader, "key", key_name) && (strlen(*key_name) == 0 || strlen(*key_name) >= NAMEDATALEN))
+		options_wrong_type(&reader, "key", "the name of a key in screen.deid_keys");
 }
 
 /* Read the named key as the calling user, once per call site and query. */
@@ -277,7 +169,7 @@ options_from_args(FunctionCallInfo fcinfo, pgs_deid_options *opts, bool need_key
 {
 	char	   *key_name;
 
-	parse_options(PG_GETARG_JSONB_P(1), opts, &key_name);
+	parse_options(PG_GETARG_JSONB_P(1), options_function_name(fcinfo), opts, &key_name);
 	if (need_key)
 		load_key(fcinfo, key_name, opts);
 }
@@ -300,11 +192,7 @@ pgscreen_dicom_anonymize(PG_FUNCTION_ARGS)
 	st = pgs_dicom_anonymize((const uint8_t *) VARDATA_ANY(dcm), VARSIZE_ANY_EXHDR(dcm), &opts, &file.base, &out,
 							 &out_len, reason, sizeof(reason), &err);
 	explicit_bzero(opts.key, sizeof(opts.key));
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not de-identify DICOM object");
+	pgscreen_check_result(&file, st, &err, "could not de-identify DICOM object");
 	if (out == NULL)
 		PG_RETURN_NULL();		/* quarantined: dicom_quarantine_reason says why */
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, out_len));

@@ -61,14 +61,6 @@ pgscreen_dicom_header_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_BYTEA_PP(argno);
 }
 
-static void
-raise_too_large(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("result would exceed the 1 GB limit of a bytea value")));
-}
-
 Datum
 pgscreen_dicom_json(PG_FUNCTION_ARGS)
 {
@@ -139,9 +131,7 @@ pgscreen_dicom_pixels(PG_FUNCTION_ARGS)
 				   &err, "could not decode DICOM pixels");
 	pgs_image_as_tensor(&image, &tensor);
 	st = pgs_npy_write(&tensor, &file.base, &npy, &npy_len, &err);
-	if (file.too_large)
-		raise_too_large();
-	pgscreen_check(st, &err, "could not write NPY tensor");
+	pgscreen_check_result(&file, st, &err, "could not write NPY tensor");
 	pgs_image_free(&pixels.base, &image);
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, npy, npy_len));
 }
@@ -201,8 +191,6 @@ pgscreen_synthetic_mammogram(PG_FUNCTION_ARGS)
 	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_dicom_synthetic_mammogram(&opts, &file.base, &out, &out_len, &err);
-	if (file.too_large)
-		raise_too_large();
-	pgscreen_check(st, &err, "could not make a synthetic mammogram");
+	pgscreen_check_result(&file, st, &err, "could not make a synthetic mammogram");
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, out_len));
 }

@@ -1,28 +1,75 @@
 /* SQL functions over image bytea: image_info, to_npy, to_png and tensor_info. */
 #include "../pgscreen.h"
 
+#include <limits.h>
+
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "../../kernels/image/image.h"
 #include "../../kernels/image/npy.h"
+
+int			pgscreen_max_image_pixels = (int) PGS_DEFAULT_MAX_PIXELS;
+
+static int	server_max_image_pixels = (int) PGS_DEFAULT_MAX_PIXELS;
+static int	session_max_image_pixels = 0;
+
+static void
+apply_pixel_limits(int server_limit, int session_limit)
+{
+	pgscreen_max_image_pixels = session_limit > 0 ? Min(server_limit, session_limit) : server_limit;
+}
+
+/* Assign hooks run before the variable changes: each passes its new value and the other's current one. */
+static void
+assign_server_max_image_pixels(int newval, void *extra)
+{
+	apply_pixel_limits(newval, session_max_image_pixels);
+}
+
+static void
+assign_session_max_image_pixels(int newval, void *extra)
+{
+	apply_pixel_limits(server_max_image_pixels, newval);
+}
+
+void
+pgscreen_image_init(void)
+{
+	/* A guard that protects the server: only a superuser may raise it; any session may lower its own. */
+	DefineCustomIntVariable("pgscreen.max_image_pixels",
+							"Largest image, in pixels (width × height), that pgscreen decodes.",
+							"Checked before any pixel memory is allocated; guards against decompression bombs. Superusers only; sessions lower it with pgscreen.session_max_image_pixels.",
+							&server_max_image_pixels,
+							(int) PGS_DEFAULT_MAX_PIXELS,
+							1, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, assign_server_max_image_pixels, NULL);
+
+	DefineCustomIntVariable("pgscreen.session_max_image_pixels",
+							"A lower pixel limit this session chooses for itself; 0 means pgscreen.max_image_pixels.",
+							"Never raises the limit: the lower of the two applies.",
+							&session_max_image_pixels,
+							0,
+							0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, assign_session_max_image_pixels, NULL);
+
+	/* Memory for decoded images is reserved against a server-wide budget (extension/image_budget.c). */
+	pgscreen_image_budget_init();
+}
 
 PG_FUNCTION_INFO_V1(pgscreen_image_info);
 PG_FUNCTION_INFO_V1(pgscreen_to_npy);
 PG_FUNCTION_INFO_V1(pgscreen_to_png);
 PG_FUNCTION_INFO_V1(pgscreen_tensor_info);
-
-static void
-raise_result_too_large(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("result would exceed the 1 GB limit of a bytea value")));
-}
 
 /*
  * Every format keeps its header at the start, so for a value stored out of line (a mammogram, a large
@@ -90,9 +137,7 @@ decode_arguments(FunctionCallInfo fcinfo, PgscreenAllocator *allocator, bool dis
 	pgs_error_clear(&err);
 	st = pgs_image_decode((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts, &allocator->base,
 						  image, &err);
-	if (st != PGS_OK && allocator->too_large)
-		raise_result_too_large();
-	pgscreen_check(st, &err, "could not decode image");
+	pgscreen_check_result(allocator, st, &err, "could not decode image");
 	PG_FREE_IF_COPY(img, 0);
 }
 
@@ -125,9 +170,7 @@ pgscreen_to_npy(PG_FUNCTION_ARGS)
 	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_npy_write(&tensor, &file.base, &npy, &npy_len, &err);
-	if (file.too_large)
-		raise_result_too_large();
-	pgscreen_check(st, &err, "could not write NPY tensor");
+	pgscreen_check_result(&file, st, &err, "could not write NPY tensor");
 	pgs_image_free(&pixels.base, &image);
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, npy, npy_len));
 }
@@ -157,9 +200,7 @@ pgscreen_to_png(PG_FUNCTION_ARGS)
 		image = u8;
 	}
 	st = pgs_png_encode(&image, &file.base, &png, &png_len, &err);
-	if (file.too_large)
-		raise_result_too_large();
-	pgscreen_check(st, &err, "could not encode PNG");
+	pgscreen_check_result(&file, st, &err, "could not encode PNG");
 	pgs_image_free(&pixels.base, &image);
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, png, png_len));
 }

@@ -1,11 +1,11 @@
 /* SQL functions of preprocessing: fundus_preprocess, fundus_circle, mammo_preprocess, mammo_breast, normalize, augment. */
 #include "../pgscreen.h"
+#include "../options.h"
 
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/numeric.h"
 
 #include "../../kernels/device/augment.h"
 #include "../../kernels/dicom/mammo_dicom.h"
@@ -31,11 +31,7 @@ tensor_to_npy(const pgs_tensor *tensor)
 	pgscreen_allocator_init(&file, true);
 	pgs_error_clear(&err);
 	st = pgs_npy_write(tensor, &file.base, &npy, &len, &err);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not write NPY tensor");
+	pgscreen_check_result(&file, st, &err, "could not write NPY tensor");
 	return pgscreen_bytea_result(&file, npy, len);
 }
 
@@ -326,114 +322,6 @@ pgscreen_normalize(PG_FUNCTION_ARGS)
 
 /* ---------- augment(img, seed, options) ---------- */
 
-static const char *const augment_keys[] = {"flip", "brightness", "saturation", "hue", "contrast", "random_order", NULL};
-
-static void
-reject_option(const char *key, const char *expected)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid augmentation option \"%s\": expected %s", key, expected)));
-}
-
-static double
-numeric_value(const JsonbValue *v, const char *key, const char *expected)
-{
-	if (v->type != jbvNumeric)
-		reject_option(key, expected);
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-}
-
-static void
-option_bool(Jsonb *options, const char *key, bool *out)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
-
-	if (v == NULL)
-		return;
-	if (v->type != jbvBool)
-		reject_option(key, "true or false");
-	*out = v->val.boolean;
-}
-
-static void
-option_number(Jsonb *options, const char *key, double *out)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
-
-	if (v != NULL)
-		*out = numeric_value(v, key, "a number");
-}
-
-/* A range [lo, hi] given as a two-element array of numbers. */
-static void
-option_range(Jsonb *options, const char *key, double *lo, double *hi)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
-	JsonbIterator *it;
-	JsonbValue	elem;
-	JsonbIteratorToken tok;
-	double		bounds[2];
-	int			n = 0;
-
-	if (v == NULL)
-		return;
-	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		reject_option(key, "an array [lo, hi] of two numbers");
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
-		if (tok == WJB_ELEM)
-		{
-			if (n == 2)
-				reject_option(key, "an array [lo, hi] of two numbers");
-			bounds[n++] = numeric_value(&elem, key, "an array [lo, hi] of two numbers");
-		}
-	if (n != 2)
-		reject_option(key, "an array [lo, hi] of two numbers");
-	*lo = bounds[0];
-	*hi = bounds[1];
-}
-
-/* The published recipe, changed by whatever options name; unknown names are errors, not ignored. */
-static void
-recipe_from_options(Jsonb *options, pgs_augment_recipe *recipe)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	pgs_error	err;
-
-	if (!JB_ROOT_IS_OBJECT(options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("augmentation options must be a JSON object")));
-	it = JsonbIteratorInit(&options->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		bool		known = false;
-
-		if (tok != WJB_KEY)
-			continue;
-		for (int k = 0; augment_keys[k] != NULL && !known; k++)
-			known = strlen(augment_keys[k]) == (size_t) v.val.string.len &&
-				strncmp(augment_keys[k], v.val.string.val, v.val.string.len) == 0;
-		if (!known)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown augmentation option \"%.*s\"", v.val.string.len, v.val.string.val),
-					 errhint("Valid options are flip, brightness, saturation, hue, contrast and random_order.")));
-	}
-	pgs_augment_recipe_published(recipe);
-	option_bool(options, "flip", &recipe->flip);
-	option_number(options, "brightness", &recipe->brightness);
-	option_range(options, "saturation", &recipe->saturation_lo, &recipe->saturation_hi);
-	option_number(options, "hue", &recipe->hue);
-	option_range(options, "contrast", &recipe->contrast_lo, &recipe->contrast_hi);
-	option_bool(options, "random_order", &recipe->random_order);
-	pgs_error_clear(&err);
-	pgscreen_check(pgs_augment_recipe_check(recipe, &err), &err, "invalid augmentation options");
-}
-
 /*
  * augment(img, seed, options): the image as training would see it after augmentation (drawn from the
  * published recipe, changed by `options`, for the given seed), as an NPY uint8 H×W×C tensor to look at.
@@ -442,7 +330,7 @@ Datum
 pgscreen_augment(PG_FUNCTION_ARGS)
 {
 	int64		seed = PG_GETARG_INT64(1);
-	Jsonb	   *options = PG_GETARG_JSONB_P(2);
+	OptionsReader reader;
 	pgs_augment_recipe recipe;
 	pgs_augment_params params;
 	pgs_image	image;
@@ -452,7 +340,9 @@ pgscreen_augment(PG_FUNCTION_ARGS)
 	uint8_t    *hwc;
 	size_t		plane;
 
-	recipe_from_options(options, &recipe);
+	options_begin_jsonb(&reader, PG_GETARG_JSONB_P(2), "screen.augment", options_augmentation_keys);
+	pgs_augment_recipe_published(&recipe);
+	options_read_augmentation(&reader, &recipe);
 	pgs_augment_draw(&recipe, (uint64_t) seed, 0, &params);
 	image = decode_u8(fcinfo);
 	plane = (size_t) image.width * image.height;
@@ -460,8 +350,8 @@ pgscreen_augment(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("image is too large to augment")));
 	chw = palloc_extended(sizeof(float) * plane * image.channels, MCXT_ALLOC_HUGE);
 	pgs_error_clear(&err);
-	pgscreen_check(pgs_cpu_prepare_input(NULL, 1, image.height, image.width, image.channels, image.data, &params,
-										 PGS_NORM_UNIT, chw, &err),
+	pgscreen_check(pgs_cpu_prepare_input(NULL, 1, image.height, image.width, image.channels, image.data,
+										 recipe.enabled ? &params : NULL, PGS_NORM_UNIT, chw, &err),
 				   &err, "could not augment image");
 	hwc = image.data;
 	for (size_t i = 0; i < plane; i++)

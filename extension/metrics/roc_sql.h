@@ -42,7 +42,7 @@ extern bool pgscreen_roc_auc_defined(int64 positives, int64 negatives);
 /* True when an interval exists (two cases of each class, for DeLong and the bootstrap); else a NOTICE and false. */
 extern bool pgscreen_roc_variance_defined(int64 positives, int64 negatives);
 
-/* A bytea (or other varlena) result from a block of the bytea allocator, with its 1 GB check. */
+/* A bytea (or other varlena) result from a block of the bytea allocator, with the 1 GB check. */
 extern Datum pgscreen_roc_varlena_result(PgscreenAllocator *allocator, pgs_status st, const pgs_error *err,
 										 uint8_t *data, size_t len);
 

@@ -92,10 +92,7 @@ Datum
 pgscreen_roc_varlena_result(PgscreenAllocator *allocator, pgs_status st, const pgs_error *err,
 							uint8_t *data, size_t len)
 {
-	if (allocator->too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a varlena value")));
+	pgscreen_raise_if_too_large(allocator, st);
 	pgscreen_roc_check(st, err);
 	return PointerGetDatum(pgscreen_bytea_result(allocator, data, len));
 }

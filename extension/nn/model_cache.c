@@ -174,7 +174,7 @@ load(ModelRef *ref, const pgs_ops *ops)
 	{
 		bytea	   *weights = pgscreen_model_weights(ref->id);
 		pgs_predictor_spec spec = {ref->architecture, ref->input_height, ref->input_width, ref->input_channels,
-		ref->normalisation};
+		ref->normalization};
 		pgs_error	err;
 
 		pgs_error_clear(&err);

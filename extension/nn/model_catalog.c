@@ -13,7 +13,7 @@
 
 #define MODEL_COLUMNS \
 	"id, name, version, kind, architecture, input_height, input_width, input_channels, " \
-	"preprocess->>'method', (preprocess->>'diameter')::int, normalisation, members"
+	"preprocess->>'method', (preprocess->>'diameter')::int, normalization, members"
 
 void
 pgscreen_model_check_name(const char *name)
@@ -146,7 +146,7 @@ model_from_row(MemoryContext target)
 		m->preprocess_diameter = DatumGetInt32(SPI_getbinval(t, d, 10, &isnull));
 		if (isnull)
 			m->preprocess_diameter = m->input_height;
-		m->normalisation = parse_enum(SPI_getvalue(t, d, 11), pgs_recipe_normalisation_parse, "normalisation", m->id);
+		m->normalization = parse_enum(SPI_getvalue(t, d, 11), pgs_recipe_normalization_parse, "normalization", m->id);
 	}
 	members = SPI_getbinval(t, d, 12, &isnull);
 	if (!isnull)

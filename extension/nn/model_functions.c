@@ -1,4 +1,4 @@
-/* SQL functions that create and change models: ensembles, untrained and imported networks, operating points. */
+/* SQL functions that create and change models: ensembles, untrained and imported networks, model files, operating points. */
 #include "../pgscreen.h"
 #include "../train/jobs.h"
 #include "models.h"
@@ -23,6 +23,8 @@ PG_FUNCTION_INFO_V1(pgscreen_ensemble);
 PG_FUNCTION_INFO_V1(pgscreen_create_model);
 PG_FUNCTION_INFO_V1(pgscreen_import_weights);
 PG_FUNCTION_INFO_V1(pgscreen_export_weights);
+PG_FUNCTION_INFO_V1(pgscreen_import_model_file);
+PG_FUNCTION_INFO_V1(pgscreen_export_model_file);
 PG_FUNCTION_INFO_V1(pgscreen_set_operating_point);
 
 /* The published recipe's ensemble: the plain mean of the sigmoid outputs of independently trained networks. */
@@ -99,7 +101,7 @@ store_network(Oid owner, const char *name, const ResolvedRecipe *resolved, const
 	record.input_channels = 3;
 	record.preprocess = r->preprocess;
 	record.preprocess_diameter = r->preprocess_diameter ? r->preprocess_diameter : r->input_size;
-	record.normalisation = r->normalisation;
+	record.normalization = r->normalization;
 	record.recipe_json = pgscreen_recipe_to_json(resolved);
 	record.device = "cpu";
 	record.metrics_json = metrics;
@@ -121,7 +123,7 @@ pgscreen_create_model(PG_FUNCTION_ARGS)
 	pgs_error	err;
 	const pgs_recipe *r;
 
-	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 1), "screen.create_model", &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);
@@ -155,7 +157,7 @@ pgscreen_import_weights(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("weights must not be NULL")));
 	npz = PG_GETARG_BYTEA_PP(1);
-	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), &resolved);
+	pgscreen_recipe_from_options(pgscreen_options_or_empty(fcinfo, 2), "screen.import_weights", &resolved);
 	r = &resolved.recipe;
 	pgs_scoring_recipe_of(r, &scoring);
 	pgscreen_allocator_init(&allocator, false);
@@ -189,13 +191,66 @@ pgscreen_export_weights(PG_FUNCTION_ARGS)
 	pgs_error_clear(&err);
 	st = pgs_stored_model_to_npz((const uint8 *) VARDATA(weights), VARSIZE(weights) - VARHDRSZ, &allocator.base,
 								 &npz, &len, &err);
-	if (st != PGS_OK && allocator.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the weights of model \"%s:%d\" exceed the 1 GB limit of a bytea value", m->name,
-						m->version)));
-	pgscreen_check(st, &err, psprintf("could not export model \"%s:%d\"", m->name, m->version));
+	pgscreen_check_result(&allocator, st, &err, psprintf("could not export model \"%s:%d\"", m->name, m->version));
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&allocator, npz, len));
+}
+
+/*
+ * A model file (model_init, model_from_npz, export_model_file) as the next version of `name`: the file is
+ * stored as it is, and its catalog row is what the file says about itself.
+ */
+Datum
+pgscreen_import_model_file(PG_FUNCTION_ARGS)
+{
+	char	   *spec = text_to_cstring(pgscreen_required_text(fcinfo, 0, "name"));
+	char	   *name;
+	Oid			owner = pgscreen_model_new_owner(spec, &name);
+	bytea	   *file;
+	pgs_stored_model_description about;
+	ModelRecord record = {0};
+	StringInfoData recipe;
+	pgs_error	err;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("model_file must not be NULL")));
+	file = PG_GETARG_BYTEA_PP(1);
+	pgs_error_clear(&err);
+	if (pgs_stored_model_describe((const uint8 *) VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file), &about, &err) != PGS_OK)
+		pgscreen_raise(&err, "invalid model file");
+	initStringInfo(&recipe);
+	appendStringInfo(&recipe, "{\"source\": \"model file\", \"architecture\": \"%s\", \"normalization\": \"%s\", "
+					 "\"preprocess\": \"%s\"}",
+					 pgs_recipe_arch_name(about.architecture), pgs_normalization_name(about.scoring.normalization),
+					 pgs_recipe_preprocess_name(about.scoring.preprocess));
+	record.name = name;
+	record.owner = owner;
+	record.kind = MODEL_NETWORK;
+	record.architecture = about.architecture;
+	record.input_height = about.height;
+	record.input_width = about.width;
+	record.input_channels = about.channels;
+	record.preprocess = about.scoring.preprocess;
+	record.preprocess_diameter = about.scoring.preprocess == PGS_RECIPE_PREPROCESS_NONE ? about.height :
+		about.scoring.preprocess_diameter;
+	record.normalization = about.scoring.normalization;
+	record.recipe_json = recipe.data;
+	record.device = "cpu";
+	record.metrics_json = "{\"imported\": true}";
+	PG_RETURN_INT64(pgscreen_model_insert(&record, (const uint8 *) VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file)));
+}
+
+/* The model file of a network: what the catalog stores, readable by model_info, model_to_npz, import_model_file. */
+Datum
+pgscreen_export_model_file(PG_FUNCTION_ARGS)
+{
+	ModelRef   *m = pgscreen_model_resolve(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	if (m->kind != MODEL_NETWORK)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s:%d\" is an ensemble and has no model file of its own", m->name, m->version),
+				 errhint("Export its members.")));
+	PG_RETURN_BYTEA_P(pgscreen_model_weights(m->id));
 }
 
 /*

@@ -68,7 +68,7 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 	values[6] = Int32GetDatum(m->input_channels);
 	nulls[4] = nulls[5] = nulls[6] = network ? ' ' : 'n';
 	values[7] = text_or_null(preprocess_json(m), &nulls[7]);
-	values[8] = text_or_null(network ? pgs_recipe_normalisation_name(m->normalisation) : NULL, &nulls[8]);
+	values[8] = text_or_null(network ? pgs_normalization_name(m->normalization) : NULL, &nulls[8]);
 	values[9] = CStringGetTextDatum(m->recipe_json ? m->recipe_json : "{}");
 	values[10] = text_or_null(m->training_query, &nulls[10]);
 	values[11] = Int64GetDatum(m->training_rows);
@@ -105,7 +105,7 @@ pgscreen_model_insert(const ModelRecord *m, const uint8 *weights, size_t weights
 		elog(ERROR, "could not lock the model name");
 	if (SPI_execute_with_args(
 							  "INSERT INTO screen.models (name, version, owner, kind, architecture, input_height, "
-							  "input_width, input_channels, preprocess, normalisation, recipe, training_query, training_rows, "
+							  "input_width, input_channels, preprocess, normalization, recipe, training_query, training_rows, "
 							  "validation_query, validation_rows, job_id, members, metrics, weights_bytes) "
 							  "SELECT $1, coalesce((SELECT max(version) FROM screen.models WHERE name = $1 AND owner = $2::regrole), 0) + 1, "
 							  "$2::regrole, $3, $4, $5, $6, $7, $8::jsonb, $9, "

@@ -268,11 +268,11 @@ pgscreen_import_model(PG_FUNCTION_ARGS)
 	if (id == 0)
 	{
 		if (SPI_execute_with_args("INSERT INTO screen.models (name, version, owner, kind, architecture, "
-								  "input_height, input_width, input_channels, preprocess, normalisation, recipe, "
+								  "input_height, input_width, input_channels, preprocess, normalization, recipe, "
 								  "training_query, training_rows, validation_query, validation_rows, metrics, "
 								  "operating_points, weights_bytes) "
 								  "SELECT r.name, r.version, $2::regrole, r.kind, r.architecture, r.input_height, "
-								  "r.input_width, r.input_channels, r.preprocess, r.normalisation, r.recipe, "
+								  "r.input_width, r.input_channels, r.preprocess, r.normalization, r.recipe, "
 								  "r.training_query, r.training_rows, r.validation_query, r.validation_rows, r.metrics, "
 								  "coalesce(r.operating_points, '{}'), $3 "
 								  "FROM jsonb_populate_record(NULL::screen.models, $1::jsonb) r RETURNING id",

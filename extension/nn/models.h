@@ -1,4 +1,16 @@
 /* Models in screen.models: looking them up by name, and what scoring needs to know about them. */
+
+/*
+ * What a model is in SQL. A model is a name and version in screen.models (its row: architecture, input
+ * size, preprocessing, normalization, recipe, metrics), and the model file is its serialised form: the
+ * catalog stores exactly that file (kernels/nn/model_file.h with the scoring recipe of
+ * kernels/train/stored_model.h), so export_model(name) returns it and import_model(name, file) stores one.
+ * Two layers, one format:
+ *   catalog (model_functions.c, job_*.c): train, create_model, import_weights, import_model, export_model,
+ *            export_weights, ensemble, predict, score: models by "name" or "name:version";
+ *   file    (nn_functions.c): model_init, model_from_npz, model_to_npz, model_info: bytea model files,
+ *            for building, converting and inspecting networks outside the catalog.
+ */
 #ifndef PGSCREEN_MODELS_H
 #define PGSCREEN_MODELS_H
 
@@ -25,7 +37,7 @@ typedef struct ModelRef
 	int			input_channels;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 	int			n_members;		/* ensembles */
 	int64	   *members;
 } ModelRef;
@@ -60,7 +72,7 @@ typedef struct ModelRecord
 	int			input_channels;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 	const char *recipe_json;	/* merged with the software versions and device that made the model */
 	const char *device;
 	const char *training_query;

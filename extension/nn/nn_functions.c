@@ -1,17 +1,42 @@
 /* SQL functions over model files and .npz weights: model_init, model_info, model_from_npz, model_to_npz. */
 #include "../pgscreen.h"
+#include "../options.h"
+
+#include <math.h>
 
 #include "access/parallel.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
 #include "../../kernels/nn/model_file.h"
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/npz.h"
+#include "../../kernels/train/stored_model.h"
+
+int			pgscreen_cpu_threads = 0;
+
+/*
+ * The network engine's CPU thread pool starts on first use in a backend, never here. Parallel workers
+ * always use one thread (pgscreen_configure_device).
+ */
+void
+pgscreen_nn_init(void)
+{
+	DefineCustomIntVariable("pgscreen.cpu_threads",
+							"Threads the network engine uses on the CPU; 0 means one per core.",
+							"Parallel query workers use one thread each whatever this says.",
+							&pgscreen_cpu_threads,
+							0,
+							0, 1024,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+}
 
 PG_FUNCTION_INFO_V1(pgscreen_model_init);
 PG_FUNCTION_INFO_V1(pgscreen_model_info);
@@ -40,160 +65,82 @@ typedef struct ModelOptions
 	bool		pretrained;
 } ModelOptions;
 
-static const char *const option_names =
-"head, outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, recipe";
+static const char *const model_keys[] = {
+	"head", "outputs", "aux_logits", "input_channels", "input_height", "input_width", "dropout", "bn_eps",
+	"bn_momentum", "recipe", "pretrained", NULL
+};
 
-static char *
-jsonb_scalar_text(const JsonbValue *v)
+/* The scoring recipe a model file carries (kernels/train/stored_model.h). */
+static const char *const model_keys_no_pretrained[] = {
+	"head", "outputs", "aux_logits", "input_channels", "input_height", "input_width", "dropout", "bn_eps",
+	"bn_momentum", "recipe", NULL
+};
+
+static const char *const recipe_keys[] = {"normalization", "preprocess", "preprocess_diameter", NULL};
+
+static void
+set_recipe(pgs_model_recipe *recipe, const char *key, const char *value)
 {
-	switch (v->type)
-	{
-		case jbvString:
-			return pnstrdup(v->val.string.val, v->val.string.len);
-		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-		case jbvBool:
-			return pstrdup(v->val.boolean ? "true" : "false");
-		default:
-			return NULL;
-	}
+	pgs_error	err;
+
+	pgs_error_clear(&err);
+	pgscreen_check(pgs_model_recipe_set(recipe, key, value, &err), &err, "invalid model recipe");
+}
+
+/* "recipe": how inputs are preprocessed and normalized, stored with the model and checked again on read. */
+static void
+read_recipe(OptionsReader *reader, pgs_model_recipe *recipe)
+{
+	OptionsReader nested;
+	int			choice;
+	int			diameter;
+	pgs_error	err;
+
+	if (!options_get_object(reader, "recipe", recipe_keys, &nested))
+		return;
+	if (options_get_enum(&nested, "normalization",
+						 options_names((const char *(*) (int)) pgs_normalization_name, PGS_NORM_N), &choice))
+		set_recipe(recipe, "normalization", pgs_normalization_name(choice));
+	if (options_get_enum(&nested, "preprocess",
+						 options_names((const char *(*) (int)) pgs_recipe_preprocess_name, PGS_RECIPE_PREPROCESS_N),
+						 &choice))
+		set_recipe(recipe, "preprocess", pgs_recipe_preprocess_name(choice));
+	if (options_get_int(&nested, "preprocess_diameter", 0, PGS_SCORING_MAX_DIAMETER, &diameter))
+		set_recipe(recipe, "preprocess_diameter", psprintf("%d", diameter));
+	pgs_error_clear(&err);
+	pgscreen_check(pgs_scoring_recipe_check(recipe, &err), &err, "invalid model recipe");
 }
 
 static void
-bad_option(const char *key, const char *expected)
+parse_model_options(Jsonb *options, const char *function, bool allow_pretrained, ModelOptions *out)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("model option \"%s\" must be %s", key, expected)));
-}
+	pgs_net_config *c = &out->config;
+	OptionsReader reader;
+	const char *heads[] = {pgs_head_name(PGS_HEAD_SIGMOID), pgs_head_name(PGS_HEAD_SOFTMAX), NULL};
+	float8		f;
+	int			head;
 
-static int
-int_option(const char *key, const JsonbValue *v, int lo, int hi)
-{
-	char	   *text = v->type == jbvNumeric ? jsonb_scalar_text(v) : NULL;
-	char	   *end;
-	long		n;
-
-	if (text == NULL)
-		bad_option(key, "a number");
-	n = strtol(text, &end, 10);
-	if (*end != '\0' || n < lo || n > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model option \"%s\" must be an integer from %d to %d", key, lo, hi)));
-	return (int) n;
-}
-
-static float
-float_option(const char *key, const JsonbValue *v)
-{
-	if (v->type != jbvNumeric)
-		bad_option(key, "a number");
-	return (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-}
-
-static bool
-bool_option(const char *key, const JsonbValue *v)
-{
-	if (v->type != jbvBool)
-		bad_option(key, "true or false");
-	return v->val.boolean;
-}
-
-/* "recipe": {"key": "value", …} — how inputs are preprocessed and normalised, stored with the model. */
-static void
-parse_recipe(const JsonbValue *v, pgs_model_recipe *recipe)
-{
-	JsonbIterator *it;
-	JsonbValue	kv;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-		bad_option("recipe", "an object of strings");
-	it = JsonbIteratorInit(v->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(kv.val.string.val, kv.val.string.len);
-		else if (tok == WJB_VALUE)
-		{
-			char	   *value = jsonb_scalar_text(&kv);
-			pgs_error	err;
-
-			if (value == NULL)
-				bad_option("recipe", "an object of strings");
-			pgs_error_clear(&err);
-			pgscreen_check(pgs_model_recipe_set(recipe, key, value, &err), &err, "invalid model recipe");
-		}
-	}
-}
-
-static void
-parse_model_options(Jsonb *options, bool allow_pretrained, ModelOptions *out)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model options must be a JSON object")));
-	it = JsonbIteratorInit(&options->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		pgs_net_config *c = &out->config;
-
-		if (tok == WJB_KEY)
-		{
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			continue;
-		}
-		if (tok != WJB_VALUE)
-			continue;
-		if (strcmp(key, "head") == 0)
-		{
-			char	   *text = v.type == jbvString ? jsonb_scalar_text(&v) : NULL;
-			pgs_error	err;
-
-			pgs_error_clear(&err);
-			if (text == NULL)
-				bad_option(key, "\"sigmoid\" or \"softmax\"");
-			pgscreen_check(pgs_head_parse(text, &c->head, &err), &err, "invalid model option");
-		}
-		else if (strcmp(key, "outputs") == 0)
-			c->outputs = int_option(key, &v, 1, 100000);
-		else if (strcmp(key, "aux_logits") == 0)
-			c->aux_logits = bool_option(key, &v);
-		else if (strcmp(key, "input_channels") == 0)
-			c->in_channels = int_option(key, &v, 1, 64);
-		else if (strcmp(key, "input_height") == 0)
-			c->in_height = int_option(key, &v, 1, 8192);
-		else if (strcmp(key, "input_width") == 0)
-			c->in_width = int_option(key, &v, 1, 8192);
-		else if (strcmp(key, "dropout") == 0)
-			c->dropout = float_option(key, &v);
-		else if (strcmp(key, "bn_eps") == 0)
-			c->bn_eps = float_option(key, &v);
-		else if (strcmp(key, "bn_momentum") == 0)
-			c->bn_momentum = float_option(key, &v);
-		else if (strcmp(key, "recipe") == 0)
-			parse_recipe(&v, &out->recipe);
-		else if (strcmp(key, "pretrained") == 0 && allow_pretrained)
-			out->pretrained = bool_option(key, &v);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown model option \"%s\"", key),
-					 errhint("Valid options are %s%s.", option_names, allow_pretrained ? ", pretrained" : "")));
-	}
+	options_begin(&reader, &options->root, function, "", allow_pretrained ? model_keys : model_keys_no_pretrained);
+	if (options_get_enum(&reader, "head", heads, &head))
+		c->head = head == 0 ? PGS_HEAD_SIGMOID : PGS_HEAD_SOFTMAX;
+	(void) options_get_int(&reader, "outputs", 1, 100000, &c->outputs);
+	(void) options_get_bool(&reader, "aux_logits", &c->aux_logits);
+	(void) options_get_int(&reader, "input_channels", 1, 64, &c->in_channels);
+	(void) options_get_int(&reader, "input_height", 1, 8192, &c->in_height);
+	(void) options_get_int(&reader, "input_width", 1, 8192, &c->in_width);
+	if (options_get_double(&reader, "dropout", -INFINITY, INFINITY, &f))
+		c->dropout = (float) f;
+	if (options_get_double(&reader, "bn_eps", -INFINITY, INFINITY, &f))
+		c->bn_eps = (float) f;
+	if (options_get_double(&reader, "bn_momentum", -INFINITY, INFINITY, &f))
+		c->bn_momentum = (float) f;
+	read_recipe(&reader, &out->recipe);
+	(void) options_get_bool(&reader, "pretrained", &out->pretrained);
 }
 
 /* The architecture argument and options into a checked configuration. */
 static void
-model_options(text *architecture, Jsonb *options, bool allow_pretrained, ModelOptions *out)
+model_options(text *architecture, Jsonb *options, const char *function, bool allow_pretrained, ModelOptions *out)
 {
 	pgs_arch	arch;
 	pgs_error	err;
@@ -202,7 +149,7 @@ model_options(text *architecture, Jsonb *options, bool allow_pretrained, ModelOp
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_arch_parse(text_to_cstring(architecture), &arch, &err), &err, "invalid architecture");
 	pgs_net_config_defaults(&out->config, arch);
-	parse_model_options(options, allow_pretrained, out);
+	parse_model_options(options, function, allow_pretrained, out);
 	pgscreen_check(pgs_net_config_check(&out->config, &err), &err, "invalid model options");
 }
 
@@ -240,11 +187,7 @@ build_model(const ModelOptions *o, int64 seed, const uint8_t *npz, size_t npz_le
 		st = pgs_model_write(net, &o->recipe, NULL, &file.base, &out, &len, &err);
 	}
 	pgs_net_free(net);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, what);
+	pgscreen_check_result(&file, st, &err, what);
 	if (npz != NULL && report.skipped > 0)
 		ereport(NOTICE,
 				(errmsg("%d tensors of the weights were not used, starting with \"%s\"", report.skipped,
@@ -258,7 +201,7 @@ pgscreen_model_init(PG_FUNCTION_ARGS)
 {
 	ModelOptions o;
 
-	model_options(PG_GETARG_TEXT_PP(0), PG_GETARG_JSONB_P(1), false, &o);
+	model_options(PG_GETARG_TEXT_PP(0), PG_GETARG_JSONB_P(1), "screen.model_init", false, &o);
 	PG_RETURN_BYTEA_P(build_model(&o, PG_GETARG_INT64(2), NULL, 0));
 }
 
@@ -268,7 +211,7 @@ pgscreen_model_from_npz(PG_FUNCTION_ARGS)
 	bytea	   *npz = PG_GETARG_BYTEA_PP(0);
 	ModelOptions o;
 
-	model_options(PG_GETARG_TEXT_PP(1), PG_GETARG_JSONB_P(2), true, &o);
+	model_options(PG_GETARG_TEXT_PP(1), PG_GETARG_JSONB_P(2), "screen.model_from_npz", true, &o);
 	PG_RETURN_BYTEA_P(build_model(&o, PG_GETARG_INT64(3), (const uint8_t *) VARDATA_ANY(npz),
 								  VARSIZE_ANY_EXHDR(npz)));
 }
@@ -293,11 +236,7 @@ pgscreen_model_to_npz(PG_FUNCTION_ARGS)
 	pgscreen_check(st, &err, "could not read the model");
 	st = pgs_npz_export(net, deflate, &file.base, &out, &len, &err);
 	pgs_net_free(net);
-	if (file.too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result would exceed the 1 GB limit of a bytea value")));
-	pgscreen_check(st, &err, "could not export weights");
+	pgscreen_check_result(&file, st, &err, "could not export weights");
 	PG_RETURN_BYTEA_P(pgscreen_bytea_result(&file, out, len));
 }
 
@@ -337,6 +276,7 @@ pgscreen_model_info(PG_FUNCTION_ARGS)
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_model_read_info((const uint8_t *) VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model), info, &err),
 				   &err, "invalid model");
+	pgscreen_check(pgs_scoring_recipe_check(&info->recipe, &err), &err, "invalid model");
 	values[0] = CStringGetTextDatum(pgs_arch_name(info->config.arch));
 	values[1] = CStringGetTextDatum(pgs_head_name(info->config.head));
 	values[2] = Int32GetDatum(info->config.outputs);

@@ -32,7 +32,7 @@ pgscreen_pacs_echo(PG_FUNCTION_ARGS)
 				idle;
 	Interval   *rtt = palloc0(sizeof(Interval));
 
-	pacs_options_parse(options_arg(fcinfo, 4), PACS_OPT_NETWORK, "pacs_echo", &opts);
+	pacs_options_parse(options_arg(fcinfo, 4), PACS_OPT_NETWORK, "screen.pacs_echo", &opts);
 	opts.net.aet = calling_aet;
 	pa = pacs_open(host, port, called_aet, &opts, PGS_NET_ECHO, NULL, 0);
 	pgs_error_clear(&err);
@@ -223,7 +223,7 @@ pgscreen_pacs_find(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PacsOptions opts;
 
-	pacs_options_parse(options_arg(fcinfo, 6), PACS_OPT_NETWORK | PACS_OPT_FIND, "pacs_find", &opts);
+	pacs_options_parse(options_arg(fcinfo, 6), PACS_OPT_NETWORK | PACS_OPT_FIND, "screen.pacs_find", &opts);
 	opts.net.aet = calling_aet;
 	init_jsonb_srf(fcinfo);
 	if (pacs_run_find(host, port, called_aet, &opts, level, keys, put_match, rsinfo))

@@ -805,7 +805,7 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	int			requests = 0;
 	MemoryContextCallback *activity_cleanup = palloc0(sizeof(MemoryContextCallback));
 
-	pacs_options_parse(options, PACS_OPT_NETWORK | PACS_OPT_FIND | PACS_OPT_RETRIEVE, "pacs_retrieve", &opts);
+	pacs_options_parse(options, PACS_OPT_NETWORK | PACS_OPT_FIND | PACS_OPT_RETRIEVE, "screen.pacs_retrieve", &opts);
 	opts.net.aet = calling_aet;
 	if (opts.use_move && pacs_receivers_running() == 0)
 		ereport(ERROR,

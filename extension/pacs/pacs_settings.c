@@ -1,5 +1,6 @@
 /* PACS settings: the pgscreen.pacs_* and pgscreen.scp_* GUCs, the options jsonb of the SQL functions, query objects. */
 #include "pacs.h"
+#include "../options.h"
 
 #include <limits.h>
 
@@ -162,21 +163,6 @@ pacs_define_settings(void)
 							 NULL, &scp_tls, false, PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
-/*
- * Called from _PG_init: the settings always; with shared_preload_libraries also the shared memory (activity
- * rows, C-MOVE routing) and the receiver's sockets and workers.
- */
-void
-pgscreen_pacs_init(void)
-{
-	pacs_define_settings();
-	if (process_shared_preload_libraries_in_progress)
-	{
-		pacs_shmem_request();
-		pacs_receiver_register();
-	}
-}
-
 void
 pacs_config_from_settings(pgs_net_config *cfg, bool tls)
 {
@@ -210,6 +196,86 @@ pacs_parse_level(const char *text)
 	pg_unreachable();
 }
 
+/* The keys `accepted` (PACS_OPT_* bits) allows, NULL-terminated. */
+static const char *const *
+accepted_keys(unsigned accepted)
+{
+	static const char *const network[] = {"connect_timeout", "acse_timeout", "dimse_timeout", "max_pdu", "tls", NULL};
+	static const char *const find[] = {"model", "limit", NULL};
+	static const char *const retrieve[] = {"method", "level", "non_images", "probe", "deidentify", "quarantine_table",
+	"progress_every", NULL};
+	const char **keys = palloc0(sizeof(char *) * 16);
+	int			n = 0;
+
+	for (const char *const *k = network; (accepted & PACS_OPT_NETWORK) && *k; k++)
+		keys[n++] = *k;
+	for (const char *const *k = find; (accepted & PACS_OPT_FIND) && *k; k++)
+		keys[n++] = *k;
+	for (const char *const *k = retrieve; (accepted & PACS_OPT_RETRIEVE) && *k; k++)
+		keys[n++] = *k;
+	return keys;
+}
+
+void
+pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, PacsOptions *o)
+{
+	static const char *const models[] = {"study", "patient", NULL};
+	static const char *const methods[] = {"get", "move", NULL};
+	static const char *const levels[] = {"PATIENT", "STUDY", "SERIES", "IMAGE", "INSTANCE", NULL};
+	OptionsReader reader;
+	JsonbValue *v;
+	int			choice;
+	bool		flag;
+	char	   *text;
+
+	memset(o, 0, sizeof(*o));
+	pacs_config_from_settings(&o->net, false);
+	o->model = PGS_QR_MODEL_STUDY;
+	o->limit = pacs_find_limit;
+	o->level = -1;
+	o->progress_every = 100;
+	o->probe = true;
+	o->quarantine_table = InvalidOid;
+	options_begin_jsonb(&reader, options, function, accepted_keys(accepted));
+	(void) options_get_int(&reader, "connect_timeout", 1, 3600, &o->net.connect_timeout_s);
+	(void) options_get_int(&reader, "acse_timeout", 1, 3600, &o->net.acse_timeout_s);
+	(void) options_get_int(&reader, "dimse_timeout", 1, 86400, &o->net.dimse_timeout_s);
+	if (options_get_int(&reader, "max_pdu", 4096, 131072, &choice))
+		o->net.max_pdu = (uint32_t) choice;
+	if (options_get_bool(&reader, "tls", &flag))
+		o->net.tls.enabled = flag;
+	if (options_get_enum(&reader, "model", models, &choice))
+	{
+		o->model_given = true;
+		o->model = choice == 0 ? PGS_QR_MODEL_STUDY : PGS_QR_MODEL_PATIENT;
+	}
+	(void) options_get_int64(&reader, "limit", 1, PG_INT32_MAX, &o->limit);
+	if (options_get_enum(&reader, "method", methods, &choice))
+		o->use_move = choice == 1;
+	(void) options_get_bool(&reader, "non_images", &o->non_images);
+	(void) options_get_bool(&reader, "probe", &o->probe);
+	if (options_get_enum(&reader, "level", levels, &choice))
+		o->level = pacs_parse_level(levels[choice]);
+	if ((v = options_get_value(&reader, "deidentify")) != NULL)
+	{
+		if (v->type == jbvBool)
+			o->deidentify = v->val.boolean ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))) : NULL;
+		else if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+			o->deidentify = JsonbValueToJsonb(v);
+		else
+			options_wrong_type(&reader, "deidentify", "an object of de-identification options or a boolean");
+	}
+	if (options_get_text(&reader, "quarantine_table", &text))
+		o->quarantine_table = pacs_resolve_table(text, "quarantine table");
+	(void) options_get_int(&reader, "progress_every", 1, PG_INT32_MAX, &o->progress_every);
+	if (o->quarantine_table != InvalidOid && o->deidentify == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"quarantine_table\" of %s needs option \"deidentify\"", function),
+				 errdetail("Instances are quarantined by the de-identification rules.")));
+}
+
+/* A query value's text: strings as they are, numbers in their JSON spelling; NULL for other types. */
 static char *
 jsonb_scalar_text(JsonbValue *v)
 {
@@ -244,177 +310,6 @@ jsonb_type_name(JsonbValue *v)
 	}
 }
 
-static int
-option_int(const char *function, const char *key, JsonbValue *v, int min, int max)
-{
-	char	   *text = v->type == jbvNumeric ? jsonb_scalar_text(v) : NULL;
-	char	   *end;
-	long		value;
-
-	if (text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" of %s must be a number, not %s", key, function, jsonb_type_name(v))));
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (*end != '\0' || errno != 0 || value < min || value > max)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" of %s must be an integer from %d to %d, not %s", key, function, min, max,
-						text)));
-	return (int) value;
-}
-
-static char *
-option_string(const char *function, const char *key, JsonbValue *v)
-{
-	if (v->type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" of %s must be a string, not %s", key, function, jsonb_type_name(v))));
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static bool
-option_bool(const char *function, const char *key, JsonbValue *v)
-{
-	if (v->type != jbvBool)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" of %s must be true or false, not %s", key, function, jsonb_type_name(v))));
-	return v->val.boolean;
-}
-
-static const char *
-valid_keys(unsigned accepted)
-{
-	StringInfoData s;
-
-	initStringInfo(&s);
-	if (accepted & PACS_OPT_NETWORK)
-		appendStringInfoString(&s, "connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls");
-	if (accepted & PACS_OPT_FIND)
-		appendStringInfoString(&s, ", model, limit");
-	if (accepted & PACS_OPT_RETRIEVE)
-		appendStringInfoString(&s, ", method, level, non_images, probe, deidentify, quarantine_table, progress_every");
-	return s.data;
-}
-
-static void
-apply_option(const char *function, unsigned accepted, const char *key, JsonbValue *v, PacsOptions *o)
-{
-	bool		network = (accepted & PACS_OPT_NETWORK) != 0;
-	bool		find = (accepted & PACS_OPT_FIND) != 0;
-	bool		retrieve = (accepted & PACS_OPT_RETRIEVE) != 0;
-
-	if (network && strcmp(key, "connect_timeout") == 0)
-		o->net.connect_timeout_s = option_int(function, key, v, 1, 3600);
-	else if (network && strcmp(key, "acse_timeout") == 0)
-		o->net.acse_timeout_s = option_int(function, key, v, 1, 3600);
-	else if (network && strcmp(key, "dimse_timeout") == 0)
-		o->net.dimse_timeout_s = option_int(function, key, v, 1, 86400);
-	else if (network && strcmp(key, "max_pdu") == 0)
-		o->net.max_pdu = (uint32_t) option_int(function, key, v, 4096, 131072);
-	else if (network && strcmp(key, "tls") == 0)
-		o->net.tls.enabled = option_bool(function, key, v);
-	else if (find && strcmp(key, "model") == 0)
-	{
-		char	   *model = option_string(function, key, v);
-
-		o->model_given = true;
-		if (pg_strcasecmp(model, "study") == 0)
-			o->model = PGS_QR_MODEL_STUDY;
-		else if (pg_strcasecmp(model, "patient") == 0)
-			o->model = PGS_QR_MODEL_PATIENT;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"model\" of %s must be \"study\" or \"patient\", not \"%s\"", function, model)));
-	}
-	else if (find && strcmp(key, "limit") == 0)
-		o->limit = option_int(function, key, v, 1, INT_MAX);
-	else if (retrieve && strcmp(key, "method") == 0)
-	{
-		char	   *method = option_string(function, key, v);
-
-		if (pg_strcasecmp(method, "get") == 0)
-			o->use_move = false;
-		else if (pg_strcasecmp(method, "move") == 0)
-			o->use_move = true;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"method\" of %s must be \"get\" or \"move\", not \"%s\"", function, method)));
-	}
-	else if (retrieve && strcmp(key, "non_images") == 0)
-		o->non_images = option_bool(function, key, v);
-	else if (retrieve && strcmp(key, "probe") == 0)
-		o->probe = option_bool(function, key, v);
-	else if (retrieve && strcmp(key, "level") == 0)
-		o->level = pacs_parse_level(option_string(function, key, v));
-	else if (retrieve && strcmp(key, "deidentify") == 0)
-	{
-		if (v->type == jbvBool && !v->val.boolean)
-			o->deidentify = NULL;
-		else if (v->type == jbvBool)
-			o->deidentify = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-		else if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
-			o->deidentify = JsonbValueToJsonb(v);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"deidentify\" of %s must be an object of de-identification options or a boolean, not %s",
-							function, jsonb_type_name(v))));
-	}
-	else if (retrieve && strcmp(key, "quarantine_table") == 0)
-		o->quarantine_table = pacs_resolve_table(option_string(function, key, v), "quarantine table");
-	else if (retrieve && strcmp(key, "progress_every") == 0)
-		o->progress_every = option_int(function, key, v, 1, INT_MAX);
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown option \"%s\" for %s", key, function),
-				 errhint("Valid options are: %s.", valid_keys(accepted))));
-}
-
-void
-pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, PacsOptions *o)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
-
-	memset(o, 0, sizeof(*o));
-	pacs_config_from_settings(&o->net, false);
-	o->model = PGS_QR_MODEL_STUDY;
-	o->limit = pacs_find_limit;
-	o->level = -1;
-	o->progress_every = 100;
-	o->probe = true;
-	o->quarantine_table = InvalidOid;
-	if (options == NULL)
-		return;
-	if (!JB_ROOT_IS_OBJECT(options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options of %s must be a JSON object", function)));
-	it = JsonbIteratorInit(&options->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-			apply_option(function, accepted, key, &v, o);
-	}
-	if (o->quarantine_table != InvalidOid && o->deidentify == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"quarantine_table\" of %s needs option \"deidentify\"", function),
-				 errdetail("Instances are quarantined by the de-identification rules.")));
-}
-
-/* Values of a query key: null, a string, a number, or an array of strings and numbers (a DICOM list). */
 static char *
 query_value(const char *key, JsonbValue *v)
 {

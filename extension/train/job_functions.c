@@ -90,7 +90,7 @@ pgscreen_train(PG_FUNCTION_ARGS)
 	(void) pgscreen_model_new_owner(model_name, &bare_name);
 	pgscreen_check_select_query(training_query, "training_query");
 	pgscreen_check_select_query(validation_query, "validation_query");
-	pgscreen_recipe_from_options(options, &resolved);
+	pgscreen_recipe_from_options(options, "screen.train", &resolved);
 	check_role_can_log_in(owner);
 
 	identity.database = MyDatabaseId;

@@ -16,7 +16,7 @@ int			pgscreen_model_cache_mb = 512;
 int			pgscreen_job_max_replicas = 4;
 
 void
-pgscreen_jobs_init(void)
+pgscreen_train_init(void)
 {
 	DefineCustomIntVariable("pgscreen.max_jobs",
 							"Most training jobs the launcher runs at the same time.",

@@ -38,7 +38,7 @@ prepare(JobRun *run)
 	size_t		limit = (size_t) pgscreen_job_cache_limit_mb << 20;
 
 	pgscreen_worker_xact_begin();
-	pgscreen_recipe_from_options(recipe, &run->recipe);
+	pgscreen_recipe_from_record(recipe, &run->recipe);
 	pgscreen_worker_xact_commit();
 
 	(void) set_config_option("pgscreen.device", r->device, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET, true, 0,
@@ -338,7 +338,7 @@ save_model(JobRun *run, const pgs_early_stopping *es, int epochs, bool stopped_e
 	record.input_channels = 3;
 	record.preprocess = r->preprocess;
 	record.preprocess_diameter = run->input.preprocess_diameter;
-	record.normalisation = r->normalisation;
+	record.normalization = r->normalization;
 	record.recipe_json = psprintf("%s", run->row.recipe_json);
 	record.device = run->device;
 	record.training_query = run->row.training_query;

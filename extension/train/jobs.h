@@ -17,8 +17,6 @@ extern int	pgscreen_job_max_resumes;
 extern int	pgscreen_model_cache_mb;
 extern int	pgscreen_job_max_replicas;
 
-/* Called from _PG_init: GUCs, and with shared_preload_libraries the shared memory and the launcher. */
-extern void pgscreen_jobs_init(void);
 /* True when pgscreen was loaded by shared_preload_libraries (the launcher exists). */
 extern bool pgscreen_jobs_preloaded(void);
 

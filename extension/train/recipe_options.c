@@ -3,6 +3,8 @@
 #include "../options.h"
 #include "../nn/models.h"
 
+#include <math.h>
+
 #include "common/pg_prng.h"
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
@@ -15,44 +17,24 @@ static const char *const training_keys[] = {
 	"recipe", "architecture", "input_size", "pretrained", "optimizer", "learning_rate", "momentum",
 	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "warmup_epochs", "step_epochs",
 	"gamma", "clip_norm", "batch_size", "balance", "max_epochs", "min_auc_gain", "patience", "augmentation",
-	"normalisation", "preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas",
+	"normalization", "preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas",
 	"sync_batchnorm", NULL
-};
-
-static const char *const augmentation_keys[] = {
-	"enabled", "flip", "brightness", "saturation", "hue", "contrast", NULL
 };
 
 static const char *const preprocess_keys[] = {"method", "diameter", NULL};
 
-/* A named choice: parse with the kernel's parser, or list the valid names. */
-static int
-get_choice(OptionsReader *reader, const char *key, int (*parse) (const char *), const char *valid, int *out)
-{
-	char	   *name;
-	int			v;
+#define NAMES(kind, count) options_names((const char *(*) (int)) pgs_recipe_##kind##_name, (count))
 
-	if (!options_get_string(reader, key, &name))
-		return false;
-	v = parse(name);
-	if (v < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" has unknown value \"%s\"", reader->what, key, name),
-				 errhint("Valid values are %s.", valid)));
-	*out = v;
-	return true;
-}
-
-/* true switches on the preset's own augmentation; an object changes some of its ranges. */
+/* "augmentation": true (the preset's own), false (none) or an object changing the preset's own. */
 static void
-read_augmentation(OptionsReader *reader, pgs_recipe_preset preset, pgs_recipe_augmentation *aug)
+read_augmentation(OptionsReader *reader, pgs_recipe_preset preset, pgs_augment_recipe *aug)
 {
 	JsonbValue *v = options_get_value(reader, "augmentation");
 	OptionsReader nested;
 
 	if (v == NULL)
 		return;
+	pgs_augment_recipe_published(aug);
 	if (v->type == jbvBool)
 	{
 		if (v->val.boolean)
@@ -64,18 +46,14 @@ read_augmentation(OptionsReader *reader, pgs_recipe_preset preset, pgs_recipe_au
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		options_wrong_type(reader, "augmentation", "true, false or an object");
 	pgs_recipe_augmentation_of_preset(preset, aug);
-	options_begin(&nested, v->val.binary.data, reader->what, "augmentation.", augmentation_keys);
-	(void) options_get_bool(&nested, "enabled", &aug->enabled);
-	(void) options_get_bool(&nested, "flip", &aug->flip);
-	(void) options_get_double(&nested, "brightness", &aug->brightness);
-	(void) options_get_range(&nested, "saturation", &aug->saturation_low, &aug->saturation_high);
-	(void) options_get_double(&nested, "hue", &aug->hue);
-	(void) options_get_range(&nested, "contrast", &aug->contrast_low, &aug->contrast_high);
+	(void) options_get_object(reader, "augmentation", options_augmentation_keys, &nested);
+	options_read_augmentation(&nested, aug);
 }
 
 static void
 read_preprocess(OptionsReader *reader, pgs_recipe *r)
 {
+	const char *const *methods = NAMES(preprocess, PGS_RECIPE_PREPROCESS_N);
 	JsonbValue *v = options_get_value(reader, "preprocess");
 	OptionsReader nested;
 	int			method;
@@ -84,26 +62,26 @@ read_preprocess(OptionsReader *reader, pgs_recipe *r)
 		return;
 	if (v->type == jbvString)
 	{
-		(void) get_choice(reader, "preprocess", pgs_recipe_preprocess_parse, "none, voets2018 and graham", &method);
+		(void) options_get_enum(reader, "preprocess", methods, &method);
 		r->preprocess = method;
 		return;
 	}
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		options_wrong_type(reader, "preprocess", "a method name or an object {\"method\": ..., \"diameter\": ...}");
-	options_begin(&nested, v->val.binary.data, reader->what, "preprocess.", preprocess_keys);
-	if (!get_choice(&nested, "method", pgs_recipe_preprocess_parse, "none, voets2018 and graham", &method))
+	(void) options_get_object(reader, "preprocess", preprocess_keys, &nested);
+	if (!options_get_enum(&nested, "method", methods, &method))
 		options_wrong_type(reader, "preprocess", "an object with a \"method\"");
 	r->preprocess = method;
-	(void) options_get_int(&nested, "diameter", &r->preprocess_diameter);
+	(void) options_get_int(&nested, "diameter", 0, 4096, &r->preprocess_diameter);
 }
 
 void
-pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
+pgscreen_recipe_from_options(Jsonb *options, const char *function, ResolvedRecipe *resolved)
 {
 	pgs_recipe *r = &resolved->recipe;
 	OptionsReader reader;
 	int			choice;
-	bool		normalisation_given;
+	bool		normalization_given;
 	char	   *text;
 	int64		seed;
 	bool		device_given;
@@ -111,50 +89,50 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 
 	pgs_recipe_init(r);
 	resolved->pretrained_model_id = 0;
-	options_begin(&reader, &options->root, "training option", "", training_keys);
+	options_begin_jsonb(&reader, options, function, training_keys);
 
 	/* The preset first, so that every other option overrides it; then the architecture's input size. */
-	if (get_choice(&reader, "recipe", pgs_recipe_preset_parse,
-				   "pgscreen_default, voets2019_plos, voets2018_thesis, gulshan2016 and none", &choice))
+	if (options_get_enum(&reader, "recipe", NAMES(preset, PGS_PRESET_N), &choice))
 		pgs_recipe_apply_preset(r, choice);
-	if (get_choice(&reader, "architecture", pgs_recipe_arch_parse, "inception_v3 and small_cnn", &choice))
+	if (options_get_enum(&reader, "architecture", NAMES(arch, PGS_RECIPE_ARCH_N), &choice))
 	{
 		r->architecture = choice;
 		r->input_size = pgs_recipe_default_input(r->architecture);
 	}
-	(void) options_get_int(&reader, "input_size", &r->input_size);
-	if (get_choice(&reader, "optimizer", pgs_recipe_optimizer_parse, "sgd, rmsprop, adam and adamw", &choice) &&
+	(void) options_get_int(&reader, "input_size", PG_INT32_MIN, PG_INT32_MAX, &r->input_size);
+	if (options_get_enum(&reader, "optimizer", NAMES(optimizer, PGS_RECIPE_OPTIMIZER_N), &choice) &&
 		choice != (int) r->optimizer)
 		pgs_recipe_optimizer_defaults(r, choice);
-	(void) options_get_double(&reader, "learning_rate", &r->learning_rate);
-	(void) options_get_double(&reader, "momentum", &r->momentum);
+	(void) options_get_double(&reader, "learning_rate", -INFINITY, INFINITY, &r->learning_rate);
+	(void) options_get_double(&reader, "momentum", -INFINITY, INFINITY, &r->momentum);
 	(void) options_get_bool(&reader, "nesterov", &r->nesterov);
-	(void) options_get_double(&reader, "rho", &r->rho);
-	(void) options_get_double(&reader, "epsilon", &r->epsilon);
-	(void) options_get_double(&reader, "beta1", &r->beta1);
-	(void) options_get_double(&reader, "beta2", &r->beta2);
-	(void) options_get_double(&reader, "weight_decay", &r->weight_decay);
-	if (get_choice(&reader, "schedule", pgs_recipe_schedule_parse, "constant, step and cosine", &choice))
+	(void) options_get_double(&reader, "rho", -INFINITY, INFINITY, &r->rho);
+	(void) options_get_double(&reader, "epsilon", -INFINITY, INFINITY, &r->epsilon);
+	(void) options_get_double(&reader, "beta1", -INFINITY, INFINITY, &r->beta1);
+	(void) options_get_double(&reader, "beta2", -INFINITY, INFINITY, &r->beta2);
+	(void) options_get_double(&reader, "weight_decay", -INFINITY, INFINITY, &r->weight_decay);
+	if (options_get_enum(&reader, "schedule", NAMES(schedule, PGS_RECIPE_LR_N), &choice))
 		r->schedule = choice;
-	(void) options_get_int(&reader, "warmup_epochs", &r->warmup_epochs);
-	(void) options_get_int(&reader, "step_epochs", &r->step_epochs);
-	(void) options_get_double(&reader, "gamma", &r->gamma);
-	(void) options_get_double(&reader, "clip_norm", &r->clip_norm);
-	(void) options_get_int(&reader, "batch_size", &r->batch_size);
-	if (get_choice(&reader, "balance", pgs_recipe_balance_parse, "none and oversample", &choice))
+	(void) options_get_int(&reader, "warmup_epochs", PG_INT32_MIN, PG_INT32_MAX, &r->warmup_epochs);
+	(void) options_get_int(&reader, "step_epochs", PG_INT32_MIN, PG_INT32_MAX, &r->step_epochs);
+	(void) options_get_double(&reader, "gamma", -INFINITY, INFINITY, &r->gamma);
+	(void) options_get_double(&reader, "clip_norm", -INFINITY, INFINITY, &r->clip_norm);
+	(void) options_get_int(&reader, "batch_size", PG_INT32_MIN, PG_INT32_MAX, &r->batch_size);
+	if (options_get_enum(&reader, "balance", NAMES(balance, PGS_RECIPE_BALANCE_N), &choice))
 		r->balance = choice;
-	(void) options_get_int(&reader, "max_epochs", &r->max_epochs);
-	(void) options_get_double(&reader, "min_auc_gain", &r->min_auc_gain);
-	(void) options_get_int(&reader, "patience", &r->patience);
+	(void) options_get_int(&reader, "max_epochs", PG_INT32_MIN, PG_INT32_MAX, &r->max_epochs);
+	(void) options_get_double(&reader, "min_auc_gain", -INFINITY, INFINITY, &r->min_auc_gain);
+	(void) options_get_int(&reader, "patience", PG_INT32_MIN, PG_INT32_MAX, &r->patience);
 	read_augmentation(&reader, r->preset, &r->augmentation);
-	normalisation_given = get_choice(&reader, "normalisation", pgs_recipe_normalisation_parse,
-									 "unit, standardize, symmetric and imagenet", &choice);
-	if (normalisation_given)
-		r->normalisation = choice;
+	normalization_given = options_get_enum(&reader, "normalization",
+										   options_names((const char *(*) (int)) pgs_normalization_name, PGS_NORM_N),
+										   &choice);
+	if (normalization_given)
+		r->normalization = choice;
 	read_preprocess(&reader, r);
 
 	/* An unseeded run gets a random seed, recorded like every other setting. */
-	if (options_get_int64(&reader, "seed", &seed))
+	if (options_get_int64(&reader, "seed", 0, PG_INT64_MAX, &seed))
 		r->seed = (uint64) seed;
 	else
 	{
@@ -165,42 +143,66 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	}
 
 	text = pgscreen_device;
-	device_given = options_get_string(&reader, "device", &text);
+	device_given = options_get_text(&reader, "device", &text);
 	{
 		char	   *detail = NULL;
 
 		if (!pgscreen_device_check_setting(text, NULL, &detail))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("training option \"device\" has unknown value \"%s\"", text),
+					 errmsg("option \"device\" of %s has unknown value \"%s\"", function, text),
 					 errdetail("%s", detail)));
 	}
 	strlcpy(r->device, text, sizeof(r->device));
 	pgscreen_replicas_from_options(&reader, resolved, device_given);
 
 	/* A recorded recipe names the exact model it started from; new options name it by name[:version]. */
-	if (options_get_string(&reader, "pretrained", &text))
+	if (options_get_text(&reader, "pretrained", &text))
 	{
 		if (strlen(text) >= sizeof(r->pretrained))
 			options_wrong_type(&reader, "pretrained", "a model name shorter than 64 bytes");
 		strlcpy(r->pretrained, text, sizeof(r->pretrained));
-		if (!options_get_int64(&reader, "pretrained_model_id", &resolved->pretrained_model_id))
+		if (!options_get_int64(&reader, "pretrained_model_id", 1, PG_INT64_MAX, &resolved->pretrained_model_id))
 		{
 			ModelRef   *start = pgscreen_model_resolve(text);
 
 			resolved->pretrained_model_id = start->id;
 			/*
 			 * Pretrained weights expect the inputs they were trained on (imported ImageNet weights: "imagenet",
-			 * or "symmetric" for torchvision's Inception-v3), not the standardisation the default uses from
+			 * or "symmetric" for torchvision's Inception-v3), not the standardization the default uses from
 			 * scratch. A recorded recipe already holds the result.
 			 */
-			if (r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalisation_given)
-				r->normalisation = start->normalisation;
+			if (r->preset == PGS_PRESET_PGSCREEN_DEFAULT && !normalization_given)
+				r->normalization = start->normalization;
 		}
 	}
 
 	pgs_error_clear(&err);
-	pgscreen_check(pgs_recipe_validate(r, &err), &err, "invalid training options");
+	pgscreen_check(pgs_recipe_validate(r, &err), &err, psprintf("invalid options for %s", function));
+}
+
+void
+pgscreen_recipe_from_record(Jsonb *record, ResolvedRecipe *resolved)
+{
+	JsonbValue *legacy = getKeyJsonValueFromContainer(&record->root, "normalisation", strlen("normalisation"), NULL);
+
+	/* Recipes recorded by pgscreen 0.1.0 spelt "normalisation"; read them with today's key. */
+	if (legacy != NULL)
+	{
+		JsonbParseState *state = NULL;
+		JsonbValue	key = {.type = jbvString, .val.string = {strlen("normalization"), "normalization"}};
+		Jsonb	   *renamed;
+
+		(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		(void) pushJsonbValue(&state, WJB_KEY, &key);
+		(void) pushJsonbValue(&state, WJB_VALUE, legacy);
+		renamed = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		record = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
+													DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(record),
+																		CStringGetTextDatum("normalisation")),
+													JsonbPGetDatum(renamed)));
+	}
+	pgscreen_recipe_from_options(record, "screen.train", resolved);
 }
 
 /* The shortest decimal that reads back as exactly v: 0.9, not 0.90000000000000002. */
@@ -230,7 +232,7 @@ char *
 pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 {
 	const pgs_recipe *r = &resolved->recipe;
-	const pgs_recipe_augmentation *a = &r->augmentation;
+	const pgs_augment_recipe *a = &r->augmentation;
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -261,11 +263,11 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	append_double(&buf, "min_auc_gain", r->min_auc_gain);
 	appendStringInfo(&buf, ", \"patience\": %d", r->patience);
 	appendStringInfo(&buf, ", \"augmentation\": {\"enabled\": %s, \"flip\": %s, \"brightness\": %s, "
-					 "\"saturation\": [%s, %s], \"hue\": %s, \"contrast\": [%s, %s]}",
+					 "\"saturation\": [%s, %s], \"hue\": %s, \"contrast\": [%s, %s], \"random_order\": %s}",
 					 a->enabled ? "true" : "false", a->flip ? "true" : "false", shortest(a->brightness),
-					 shortest(a->saturation_low), shortest(a->saturation_high), shortest(a->hue),
-					 shortest(a->contrast_low), shortest(a->contrast_high));
-	append_string(&buf, "normalisation", pgs_recipe_normalisation_name(r->normalisation));
+					 shortest(a->saturation_lo), shortest(a->saturation_hi), shortest(a->hue),
+					 shortest(a->contrast_lo), shortest(a->contrast_hi), a->random_order ? "true" : "false");
+	append_string(&buf, "normalization", pgs_normalization_name(r->normalization));
 	if (r->preprocess == PGS_RECIPE_PREPROCESS_NONE)
 		appendStringInfoString(&buf, ", \"preprocess\": null");
 	else

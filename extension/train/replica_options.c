@@ -58,7 +58,7 @@ pgscreen_replicas_from_options(OptionsReader *reader, ResolvedRecipe *resolved, 
 	pgs_recipe *r = &resolved->recipe;
 	JsonbValue *devices = options_get_value(reader, "devices");
 	int			cpu_replicas = 0;
-	bool		cpu_given = options_get_int(reader, "cpu_replicas", &cpu_replicas);
+	bool		cpu_given = options_get_int(reader, "cpu_replicas", PG_INT32_MIN, PG_INT32_MAX, &cpu_replicas);
 
 	memset(s, 0, sizeof(*s));
 	s->replicas = 1;

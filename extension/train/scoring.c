@@ -3,6 +3,8 @@
 #include "../nn/model_cache.h"
 #include "../options.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -187,7 +189,6 @@ pgscreen_score(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *spec;
 	char	   *query;
-	Jsonb	   *options;
 	OptionsReader reader;
 	int			batch_size = 32;
 	double		progress_s = 10;
@@ -204,15 +205,9 @@ pgscreen_score(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("model and query must not be NULL")));
 	spec = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	if (options != NULL)
-	{
-		options_begin(&reader, &options->root, "scoring option", "", score_keys);
-		if (options_get_int(&reader, "batch_size", &batch_size) && (batch_size < 1 || batch_size > 4096))
-			options_wrong_type(&reader, "batch_size", "between 1 and 4096");
-		if (options_get_double(&reader, "progress", &progress_s) && progress_s < 0)
-			options_wrong_type(&reader, "progress", "0 (no progress notices) or a number of seconds");
-	}
+	options_begin_jsonb(&reader, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), "screen.score", score_keys);
+	(void) options_get_int(&reader, "batch_size", 1, 4096, &batch_size);
+	(void) options_get_double(&reader, "progress", 0, INFINITY, &progress_s);
 	pgscreen_check_select_query(query, "query");
 	InitMaterializedSRF(fcinfo, 0);
 	plan_scoring(spec, &plan);

@@ -1,4 +1,4 @@
-/* CPU batch normalisation (per channel over N·H·W), following PyTorch's CPU kernels: double accumulators. */
+/* CPU batch normalization (per channel over N·H·W), following PyTorch's CPU kernels: double accumulators. */
 #include "cpu_layers.h"
 #include "cpu_parallel.h"
 #include "../device/layer_shapes.h"

@@ -19,7 +19,7 @@ pgs_status	pgs_cpu_conv_backward(void *ctx, const pgs_conv_desc *d, const float 
 								  const float *dy, float *dx, float *dw, void *workspace, size_t workspace_bytes,
 								  pgs_error *err);
 
-/* batch normalisation (cpu_batchnorm.c) */
+/* batch normalization (cpu_batchnorm.c) */
 pgs_status	pgs_cpu_bn_forward_train(void *ctx, const pgs_bn_desc *d, const float *x, const float *gamma,
 									 const float *beta, float *y, float *running_mean, float *running_var,
 									 float *save_mean, float *save_invstd, pgs_error *err);

@@ -1,4 +1,4 @@
-// The CUDA twin of prepare_input: one thread block per image does flip, colour augmentation and normalisation.
+// The CUDA twin of prepare_input: one thread block per image does flip, colour augmentation and normalization.
 #include "../device/augment.h"
 #include "cuda_check.h"
 #include "cuda_device.h"

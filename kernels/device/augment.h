@@ -1,4 +1,4 @@
-/* Network input preparation shared by CPU and GPU: normalisations, colour augmentation, HWC → CHW. */
+/* Network input preparation shared by CPU and GPU: normalizations, colour augmentation, HWC → CHW. */
 #ifndef PGS_AUGMENT_H
 #define PGS_AUGMENT_H
 
@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 /*
- * The three normalisations of docs/study.md ("Normalisation"), applied to x in [0, 1] (the image divided by
+ * The three normalizations of docs/study.md ("Normalisation"), applied to x in [0, 1] (the image divided by
  * 255, after any augmentation). Mixing them up cost the replication dearly, so a model stores which one it
  * was trained with.
  *   unit:        x                              (x/255 of the 8-bit image)
@@ -30,7 +30,8 @@ typedef enum pgs_normalization
 	PGS_NORM_UNIT = 0,
 	PGS_NORM_STANDARDIZE,
 	PGS_NORM_SYMMETRIC,
-	PGS_NORM_IMAGENET
+	PGS_NORM_IMAGENET,
+	PGS_NORM_N
 } pgs_normalization;
 
 pgs_status	pgs_normalization_parse(const char *name, pgs_normalization *norm, pgs_error *err);
@@ -46,9 +47,13 @@ typedef enum pgs_augment_op
 	PGS_AUG_COLOUR_OPS
 } pgs_augment_op;
 
-/* What to draw from: ranges of each operation and whether the order is random per image. */
+/*
+ * The augmentation recipe, the one struct screen.augment and training share: what to draw from, the
+ * ranges of each operation and whether the order is random per image.
+ */
 typedef struct pgs_augment_recipe
 {
+	bool		enabled;		/* false: images pass unchanged */
 	bool		flip;			/* left-right flip with probability 1/2 */
 	double		brightness;		/* delta uniform in [−brightness, brightness] */
 	double		saturation_lo;	/* factor uniform in [lo, hi] */
@@ -76,7 +81,7 @@ typedef struct pgs_augment_params
  */
 void		pgs_augment_recipe_published(pgs_augment_recipe *recipe);
 
-/* A recipe that changes nothing (every range collapsed to the identity). */
+/* A recipe that changes nothing (disabled, every range collapsed to the identity). */
 void		pgs_augment_recipe_identity(pgs_augment_recipe *recipe);
 
 pgs_status	pgs_augment_recipe_check(const pgs_augment_recipe *recipe, pgs_error *err);
@@ -227,7 +232,7 @@ pgs_imagenet_statistics(int channels, int c, float *mean, float *inv_std)
 }
 
 /*
- * The normalisation of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N),
+ * The normalization of one value x in [0, 1]; standardize needs the image's mean and 1/max(std, 1/√N),
  * imagenet the channel's from pgs_imagenet_statistics.
  */
 PGS_HOSTDEV float

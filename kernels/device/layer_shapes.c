@@ -78,10 +78,10 @@ pgs_check_bn_desc(const pgs_bn_desc *d, pgs_error *err)
 {
 	pgs_status	st;
 
-	if ((st = pgs_check_shape4(&d->x, "batch normalisation input", err)) != PGS_OK)
+	if ((st = pgs_check_shape4(&d->x, "batch normalization input", err)) != PGS_OK)
 		return st;
 	if (!(d->eps > 0.0f) || !(d->momentum >= 0.0f && d->momentum <= 1.0f))
-		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "batch normalisation: invalid eps %g or momentum %g",
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "batch normalization: invalid eps %g or momentum %g",
 						(double) d->eps, (double) d->momentum);
 	return PGS_OK;
 }

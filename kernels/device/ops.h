@@ -50,7 +50,7 @@ typedef struct pgs_conv_desc
 	int			pad_w;
 } pgs_conv_desc;
 
-/* Batch normalisation over (N, H, W) per channel, with a learnt scale (gamma) and shift (beta). */
+/* Batch normalization over (N, H, W) per channel, with a learnt scale (gamma) and shift (beta). */
 typedef struct pgs_bn_desc
 {
 	pgs_shape4	x;
@@ -183,7 +183,7 @@ typedef struct pgs_ops
 								  pgs_error *err);
 
 	/*
-	 * Batch normalisation. Training normalises with the batch's mean and biased variance, updates the
+	 * Batch normalization. Training normalises with the batch's mean and biased variance, updates the
 	 * running statistics (running variance with the unbiased estimate, as PyTorch and cuDNN do) and saves
 	 * the batch mean and 1/sqrt(var + eps) (C floats each) for backward. Inference uses the running ones.
 	 */

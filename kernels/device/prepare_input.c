@@ -1,4 +1,4 @@
-/* The CPU reference of network input preparation: recipes, per-image draws, augmentation, normalisation. */
+/* The CPU reference of network input preparation: recipes, per-image draws, augmentation, normalization. */
 #include "augment.h"
 #include "../common/prng.h"
 
@@ -32,6 +32,8 @@ pgs_normalization_name(pgs_normalization norm)
 			return "symmetric";
 		case PGS_NORM_IMAGENET:
 			return "imagenet";
+		case PGS_NORM_N:
+			break;
 	}
 	return "unknown";
 }
@@ -39,6 +41,7 @@ pgs_normalization_name(pgs_normalization norm)
 void
 pgs_augment_recipe_published(pgs_augment_recipe *recipe)
 {
+	recipe->enabled = true;
 	recipe->flip = true;
 	recipe->brightness = 0.125;
 	recipe->saturation_lo = 0.5;
@@ -52,6 +55,7 @@ pgs_augment_recipe_published(pgs_augment_recipe *recipe)
 void
 pgs_augment_recipe_identity(pgs_augment_recipe *recipe)
 {
+	recipe->enabled = false;
 	recipe->flip = false;
 	recipe->brightness = 0.0;
 	recipe->saturation_lo = recipe->saturation_hi = 1.0;

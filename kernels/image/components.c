@@ -1,6 +1,5 @@
 /* Regions of a binary mask: the largest (the breast in a thresholded mammogram), the others by size. */
 #include "geometry.h"
-#include "mammo.h"
 
 #include <stdlib.h>
 #include <string.h>

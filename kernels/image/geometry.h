@@ -1,4 +1,4 @@
-/* Plane geometry on binary masks: outer contours, polygon area and moments, minimum enclosing circle. */
+/* Plane geometry on binary masks: outer contours, polygon area and moments, enclosing circle, regions. */
 #ifndef PGS_GEOMETRY_H
 #define PGS_GEOMETRY_H
 
@@ -101,6 +101,31 @@ pgs_moments pgs_polygon_moments(const pgs_point *points, size_t count);
  * hold `count` points; it receives the shuffled copy. count == 0 gives a zero circle at the origin.
  */
 pgs_circle	pgs_min_enclosing_circle(const pgs_point *points, size_t count, pgs_point *scratch);
+
+/* The largest 8-connected region of a mask: bounding box, area and area in the left and right halves. */
+typedef struct pgs_component
+{
+	int			x0,
+				y0,
+				x1,
+				y1;				/* inclusive */
+	int64_t		pixels;
+	int64_t		left_pixels;
+	int64_t		right_pixels;
+} pgs_component;
+
+/* What pgs_classify_regions writes into the mask. */
+#define PGS_REGION_BACKGROUND 0
+#define PGS_REGION_SMALL 1		/* another region, smaller than min_other pixels */
+#define PGS_REGION_LARGEST 2
+#define PGS_REGION_OTHER 3		/* another region of at least min_other pixels */
+
+/*
+ * Find the largest 8-connected region of a 0/1 mask (ties: the first in raster order) and label every pixel
+ * in place with the PGS_REGION_ values above. out->pixels == 0 when the mask is empty.
+ */
+pgs_status	pgs_classify_regions(uint8_t *mask, int width, int height, int64_t min_other, pgs_component *out,
+								 pgs_error *err);
 
 #ifdef __cplusplus
 }

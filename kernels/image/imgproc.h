@@ -1,4 +1,4 @@
-/* Pixel operations on 8-bit interleaved images: bilinear resize, Gaussian blur, Otsu's threshold. */
+/* Pixel operations: bilinear resize, Gaussian blur and Otsu's threshold of 8-bit images; area resize of floats. */
 #ifndef PGS_IMGPROC_H
 #define PGS_IMGPROC_H
 
@@ -37,6 +37,14 @@ pgs_status	pgs_gaussian_blur_u8(const uint8_t *src, uint8_t *dst, int width, int
 
 /* Otsu's threshold of a 256-bin histogram (as OpenCV's THRESH_OTSU): foreground is value > threshold. */
 int			pgs_otsu_threshold(const uint64_t histogram[256]);
+
+
+/*
+ * Resize one float channel: area averaging along an axis that shrinks (each output pixel the mean of the
+ * source area it covers), linear interpolation along an axis that grows. Both tightly packed.
+ */
+pgs_status	pgs_resize_area_f32(const float *src, int src_w, int src_h, float *dst, int dst_w, int dst_h,
+								pgs_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* Mammogram preprocessing on presentation values: Otsu, the breast region, orientation, crop, resize, pad. */
 #include "mammo.h"
+#include "geometry.h"
 #include "imgproc.h"
 
 #include <math.h>

@@ -74,38 +74,6 @@ pgs_status	pgs_mammo_preprocess(const pgs_image *presentation, pgs_chest_wall he
 								 const pgs_allocator *allocator, pgs_image *out, pgs_mammo_report *report,
 								 pgs_error *err);
 
-/* The largest 8-connected region of a mask: bounding box, area and area in the left and right halves. */
-typedef struct pgs_component
-{
-	int			x0,
-				y0,
-				x1,
-				y1;				/* inclusive */
-	int64_t		pixels;
-	int64_t		left_pixels;
-	int64_t		right_pixels;
-} pgs_component;
-
-/* What pgs_classify_regions writes into the mask. */
-#define PGS_REGION_BACKGROUND 0
-#define PGS_REGION_SMALL 1		/* another region, smaller than min_other pixels */
-#define PGS_REGION_LARGEST 2
-#define PGS_REGION_OTHER 3		/* another region of at least min_other pixels */
-
-/*
- * Find the largest 8-connected region of a 0/1 mask (ties: the first in raster order) and label every pixel
- * in place with the PGS_REGION_ values above. out->pixels == 0 when the mask is empty.
- */
-pgs_status	pgs_classify_regions(uint8_t *mask, int width, int height, int64_t min_other, pgs_component *out,
-								 pgs_error *err);
-
-/*
- * Resize one float channel: area averaging along an axis that shrinks (each output pixel the mean of the
- * source area it covers), linear interpolation along an axis that grows. Both tightly packed.
- */
-pgs_status	pgs_resize_area_f32(const float *src, int src_w, int src_h, float *dst, int dst_w, int dst_h,
-								pgs_error *err);
-
 #ifdef __cplusplus
 }
 #endif

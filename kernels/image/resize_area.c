@@ -1,7 +1,8 @@
 /* Resizing one float channel: area averaging where it shrinks (no aliasing), linear where it grows. */
-#include "mammo.h"
+#include "imgproc.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /*

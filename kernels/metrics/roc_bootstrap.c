@@ -1,4 +1,4 @@
-/* Stratified bootstrap of the AUC from grouped counts, with a seeded xoshiro256** generator. */
+/* Stratified bootstrap of the AUC from grouped counts, drawn with the seeded generator of common/prng.h. */
 #include "roc.h"
 
 #include <math.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "../common/prng.h"
 
 /*
  * Every case is listed by the index of its group (descending score order), per class; a replicate draws as
@@ -22,45 +23,14 @@ struct pgs_roc_bootstrap
 	uint32_t   *negative_group;
 	int64_t    *positive_count; /* per group, for one replicate */
 	int64_t    *negative_count;
-	uint64_t	state[4];
+	pgs_prng	rng;
 };
-
-static uint64_t
-splitmix64(uint64_t *x)
-{
-	uint64_t	z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t
-next_random(uint64_t s[4])
-{
-	uint64_t	result = rotl(s[1] * 5, 7) * 9;
-	uint64_t	t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
 
 /* Uniform in [0, bound) without bias (Lemire's multiply-and-reject). */
 static inline uint64_t
-random_below(uint64_t s[4], uint64_t bound)
+random_below(pgs_prng *rng, uint64_t bound)
 {
-	unsigned __int128 m = (unsigned __int128) next_random(s) * bound;
+	unsigned __int128 m = (unsigned __int128) pgs_prng_next(rng) * bound;
 	uint64_t	low = (uint64_t) m;
 
 	if (low < bound)
@@ -69,7 +39,7 @@ random_below(uint64_t s[4], uint64_t bound)
 
 		while (low < threshold)
 		{
-			m = (unsigned __int128) next_random(s) * bound;
+			m = (unsigned __int128) pgs_prng_next(rng) * bound;
 			low = (uint64_t) m;
 		}
 	}
@@ -147,7 +117,7 @@ pgs_roc_bootstrap_create(const pgs_roc_view *view, uint64_t seed, const pgs_allo
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "corrupt roc value: malformed groups");
 	}
 	for (int i = 0; i < 4; i++)
-		b->state[i] = splitmix64(&seed);
+		b->rng.s[i] = pgs_splitmix64(&seed);
 	*bootstrap = b;
 	return PGS_OK;
 }
@@ -161,9 +131,9 @@ replicate(pgs_roc_bootstrap *b)
 	memset(b->positive_count, 0, (size_t) b->groups * sizeof(int64_t));
 	memset(b->negative_count, 0, (size_t) b->groups * sizeof(int64_t));
 	for (int64_t i = 0; i < b->positives; i++)
-		b->positive_count[b->positive_group[random_below(b->state, (uint64_t) b->positives)]]++;
+		b->positive_count[b->positive_group[random_below(&b->rng, (uint64_t) b->positives)]]++;
 	for (int64_t i = 0; i < b->negatives; i++)
-		b->negative_count[b->negative_group[random_below(b->state, (uint64_t) b->negatives)]]++;
+		b->negative_count[b->negative_group[random_below(&b->rng, (uint64_t) b->negatives)]]++;
 	for (int64_t g = 0; g < b->groups; g++)
 	{
 		uint64_t	q = (uint64_t) b->negative_count[g];

@@ -466,6 +466,9 @@ parse_entry(pgs_model_info *info, const char *key, const char *value, pgs_error 
 	}
 	if (strncmp(key, "optimizer.", 10) == 0)
 		return PGS_OK;			/* descriptive: the settings the checkpoint trained with */
+	/* pgscreen 0.1.0 spelt the scoring recipe's key "normalisation"; readers see today's spelling. */
+	if (strcmp(key, "normalisation") == 0)
+		key = "normalization";
 	if (pgs_model_recipe_get(&info->recipe, key) != NULL)
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "model metadata repeats \"%s\"", key);
 	if (pgs_model_recipe_set(&info->recipe, key, value, err) != PGS_OK)

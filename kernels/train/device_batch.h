@@ -32,7 +32,7 @@ typedef struct pgs_device_batch
 void		pgs_device_batch_init(pgs_device_batch *batch, const pgs_ops *ops, int height, int width, int channels);
 
 /*
- * Upload n images (and their augmentation, or NULL for none) and prepare them with the normalisation
+ * Upload n images (and their augmentation, or NULL for none) and prepare them with the normalization
  * (pgs_normalization) into batch->input, growing the buffers when n exceeds their capacity.
  */
 pgs_status	pgs_device_batch_prepare(pgs_device_batch *batch, int n, const uint8_t *images,

@@ -44,9 +44,9 @@ cause(char *out, size_t size, int *found, const char *fmt, ...)
 }
 
 static bool
-colour_jitter(const pgs_recipe_augmentation *a)
+colour_jitter(const pgs_augment_recipe *a)
 {
-	return a->enabled && (a->hue > 0 || a->saturation_low != 1 || a->saturation_high != 1);
+	return a->enabled && (a->hue > 0 || a->saturation_lo != 1 || a->saturation_hi != 1);
 }
 
 /* The RMSProp of TensorFlow with epsilon near 1 divides by about 1: its steps are lr·g, tiny from scratch. */
@@ -73,9 +73,9 @@ causes_at_chance(const pgs_recipe *r, const pgs_training_history *h, char *out, 
 	if (h->training_prevalence < RARE_PREVALENCE && r->balance == PGS_RECIPE_BALANCE_NONE)
 		cause(out, size, &found, "the label balance: only %.1f %% of the training rows are positive (try "
 			  "\"balance\": \"oversample\")", 100 * h->training_prevalence);
-	if (r->normalisation != PGS_RECIPE_NORM_STANDARDIZE && !r->pretrained[0])
-		cause(out, size, &found, "the normalisation \"%s\" (per-image \"standardize\" trains better from scratch)",
-			  pgs_recipe_normalisation_name(r->normalisation));
+	if (r->normalization != PGS_NORM_STANDARDIZE && !r->pretrained[0])
+		cause(out, size, &found, "the normalization \"%s\" (per-image \"standardize\" trains better from scratch)",
+			  pgs_normalization_name(r->normalization));
 	if (colour_jitter(&r->augmentation))
 		cause(out, size, &found, "the augmentation's hue and saturation changes, which can erase colour cues (try "
 			  "\"augmentation\": {\"hue\": 0, \"saturation\": [1, 1]})");

@@ -1,4 +1,4 @@
-/* The engine's names for a recipe's architecture and normalisation, in one place for trainer and predictor. */
+/* The engine's name for a recipe's architecture and its network, in one place for trainer and predictor. */
 #ifndef PGS_ENGINE_NAMES_H
 #define PGS_ENGINE_NAMES_H
 
@@ -12,12 +12,10 @@ pgs_engine_arch(pgs_recipe_arch arch)
 	return arch == PGS_RECIPE_SMALL_CNN ? PGS_ARCH_SMALL_CNN : PGS_ARCH_INCEPTION_V3;
 }
 
-static inline int
-pgs_engine_normalization(pgs_recipe_normalisation n)
+static inline pgs_recipe_arch
+pgs_recipe_arch_of_engine(pgs_arch arch)
 {
-	return n == PGS_RECIPE_NORM_UNIT ? PGS_NORM_UNIT :
-		n == PGS_RECIPE_NORM_STANDARDIZE ? PGS_NORM_STANDARDIZE :
-		n == PGS_RECIPE_NORM_IMAGENET ? PGS_NORM_IMAGENET : PGS_NORM_SYMMETRIC;
+	return arch == PGS_ARCH_SMALL_CNN ? PGS_RECIPE_SMALL_CNN : PGS_RECIPE_INCEPTION_V3;
 }
 
 /* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */

@@ -1,4 +1,4 @@
-/* Inference with a stored network: the model's own normalisation, batched forward passes, sigmoid outputs. */
+/* Inference with a stored network: the model's own normalization, batched forward passes, sigmoid outputs. */
 #include "predictor.h"
 
 #include <math.h>
@@ -40,11 +40,11 @@ pgs_predictor_create(const pgs_ops *ops, const pgs_predictor_spec *spec, const u
 	config = pgs_net_get_config(p->net);
 	if (config->arch != pgs_engine_arch(spec->architecture) || config->in_height != spec->height ||
 		config->in_width != spec->width || config->in_channels != spec->channels ||
-		stored.normalisation != spec->normalisation)
+		stored.normalization != spec->normalization)
 	{
 		st = pgs_fail(err, PGS_ERR_BAD_DATA, "the stored network does not match its catalog row (%s %d×%d×%d, %s)",
 					  pgs_arch_name(config->arch), config->in_height, config->in_width, config->in_channels,
-					  pgs_recipe_normalisation_name(stored.normalisation));
+					  pgs_normalization_name(stored.normalization));
 		goto fail;
 	}
 	p->weight_bytes = sizeof(float) * (pgs_net_param_count(p->net) + pgs_net_buffer_count(p->net));
@@ -83,7 +83,7 @@ pgs_predictor_run(pgs_predictor *p, int n, const uint8_t *images, double *probab
 		p->logits = logits;
 		p->capacity = n;
 	}
-	if ((st = pgs_device_batch_prepare(&p->batch, n, images, NULL, pgs_engine_normalization(p->spec.normalisation),
+	if ((st = pgs_device_batch_prepare(&p->batch, n, images, NULL, p->spec.normalization,
 									   err)) != PGS_OK ||
 		(st = pgs_net_forward_device(p->net, n, p->batch.input, PGS_NET_INFER, err)) != PGS_OK ||
 		(st = pgs_net_logits(p->net, p->logits, NULL, err)) != PGS_OK)

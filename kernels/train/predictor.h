@@ -1,4 +1,4 @@
-/* Inference with a stored model: its input preparation and normalisation, then the network in batches. */
+/* Inference with a stored model: its input preparation and normalization, then the network in batches. */
 #ifndef PGS_PREDICTOR_H
 #define PGS_PREDICTOR_H
 
@@ -22,7 +22,7 @@ typedef struct pgs_predictor_spec
 	int			height;
 	int			width;
 	int			channels;
-	pgs_recipe_normalisation normalisation;
+	pgs_normalization normalization;
 } pgs_predictor_spec;
 
 pgs_status	pgs_predictor_create(const pgs_ops *ops, const pgs_predictor_spec *spec, const uint8_t *weights,
@@ -31,7 +31,7 @@ void		pgs_predictor_free(pgs_predictor *predictor);
 
 /*
  * Probabilities (sigmoid of the network's output) of n images, uint8 H×W×C each, one after another.
- * Normalisation is the model's own: the caller cannot apply another one by mistake.
+ * Normalization is the model's own: the caller cannot apply another one by mistake.
  */
 pgs_status	pgs_predictor_run(pgs_predictor *predictor, int n, const uint8_t *images, double *probabilities,
 							  pgs_error *err);

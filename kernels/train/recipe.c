@@ -7,7 +7,6 @@
 static const char *const architecture_names[] = {"inception_v3", "small_cnn"};
 static const char *const optimizer_names[] = {"sgd", "rmsprop", "adam", "adamw"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
-static const char *const normalisation_names[] = {"unit", "standardize", "symmetric", "imagenet"};
 static const char *const preprocess_names[] = {"none", "voets2018", "graham"};
 static const char *const preset_names[] = {"none", "pgscreen_default", "voets2019_plos", "voets2018_thesis",
 "gulshan2016"};
@@ -30,28 +29,23 @@ parse_name(const char *name, const char *const *names, int n)
 NAME_FUNCTIONS(arch, pgs_recipe_arch, architecture_names, PGS_RECIPE_ARCH_N)
 NAME_FUNCTIONS(optimizer, pgs_recipe_optimizer, optimizer_names, PGS_RECIPE_OPTIMIZER_N)
 NAME_FUNCTIONS(schedule, pgs_recipe_schedule, schedule_names, PGS_RECIPE_LR_N)
-NAME_FUNCTIONS(normalisation, pgs_recipe_normalisation, normalisation_names, PGS_RECIPE_NORM_N)
 NAME_FUNCTIONS(preprocess, pgs_recipe_preprocess, preprocess_names, PGS_RECIPE_PREPROCESS_N)
 NAME_FUNCTIONS(preset, pgs_recipe_preset, preset_names, PGS_PRESET_N)
 NAME_FUNCTIONS(balance, pgs_recipe_balance, balance_names, PGS_RECIPE_BALANCE_N)
 
 int
+pgs_recipe_normalization_parse(const char *name)
+{
+	pgs_normalization n;
+	pgs_error	err;
+
+	return pgs_normalization_parse(name, &n, &err) == PGS_OK ? (int) n : -1;
+}
+
+int
 pgs_recipe_default_input(pgs_recipe_arch architecture)
 {
 	return architecture == PGS_RECIPE_INCEPTION_V3 ? 299 : 64;
-}
-
-void
-pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug)
-{
-	aug->enabled = true;
-	aug->flip = true;
-	aug->brightness = 0.125;
-	aug->saturation_low = 0.5;
-	aug->saturation_high = 1.5;
-	aug->hue = 0.2;
-	aug->contrast_low = 0.5;
-	aug->contrast_high = 1.5;
 }
 
 /*
@@ -60,24 +54,25 @@ pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug)
  * (test/bench/learn: colour_only and photo_lesions).
  */
 void
-pgs_recipe_augmentation_mild(pgs_recipe_augmentation *aug)
+pgs_recipe_augmentation_mild(pgs_augment_recipe *aug)
 {
 	aug->enabled = true;
 	aug->flip = true;
 	aug->brightness = 0.05;
-	aug->saturation_low = aug->saturation_high = 1.0;
+	aug->saturation_lo = aug->saturation_hi = 1.0;
 	aug->hue = 0;
-	aug->contrast_low = 0.9;
-	aug->contrast_high = 1.1;
+	aug->contrast_lo = 0.9;
+	aug->contrast_hi = 1.1;
+	aug->random_order = true;
 }
 
 void
-pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_recipe_augmentation *aug)
+pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_augment_recipe *aug)
 {
 	if (preset == PGS_PRESET_PGSCREEN_DEFAULT)
 		pgs_recipe_augmentation_mild(aug);
 	else
-		pgs_recipe_augmentation_published(aug);
+		pgs_augment_recipe_published(aug);
 }
 
 /*
@@ -133,7 +128,7 @@ apply_default(pgs_recipe *r)
 	r->learning_rate = 3e-3;
 	r->weight_decay = 0.01;
 	r->batch_size = 32;
-	r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;
+	r->normalization = PGS_NORM_STANDARDIZE;
 	r->balance = PGS_RECIPE_BALANCE_OVERSAMPLE;
 	/* A network that reaches 0.995 early must still be able to keep its 1.000 epoch. */
 	r->min_auc_gain = 0.001;
@@ -174,13 +169,13 @@ pgs_recipe_apply_preset(pgs_recipe *r, pgs_recipe_preset preset)
 			pgs_recipe_optimizer_defaults(r, PGS_RECIPE_RMSPROP);
 			r->weight_decay = 4e-5;
 			r->batch_size = 32;
-			r->normalisation = PGS_RECIPE_NORM_SYMMETRIC;
+			r->normalization = PGS_NORM_SYMMETRIC;
 			break;
 		case PGS_PRESET_VOETS2018_THESIS:
 			pgs_recipe_optimizer_defaults(r, PGS_RECIPE_SGD);
 			r->weight_decay = 0;
 			r->batch_size = 64;
-			r->normalisation = PGS_RECIPE_NORM_STANDARDIZE;
+			r->normalization = PGS_NORM_STANDARDIZE;
 			break;
 		case PGS_PRESET_NONE:
 		case PGS_PRESET_N:
@@ -208,7 +203,7 @@ out_of_range(pgs_error *err, const char *option, const char *range)
 pgs_status
 pgs_recipe_validate(const pgs_recipe *r, pgs_error *err)
 {
-	const pgs_recipe_augmentation *a = &r->augmentation;
+	pgs_status	st;
 
 	if (r->input_size < 16 || r->input_size > 4096)
 		return out_of_range(err, "input_size", "between 16 and 4096");
@@ -248,14 +243,8 @@ pgs_recipe_validate(const pgs_recipe *r, pgs_error *err)
 		return out_of_range(err, "min_auc_gain", "in [0, 1)");
 	if (r->patience < 1)
 		return out_of_range(err, "patience", "at least 1");
-	if (!(a->brightness >= 0 && a->brightness <= 1))
-		return out_of_range(err, "augmentation.brightness", "in [0, 1]");
-	if (!(a->hue >= 0 && a->hue <= 0.5))
-		return out_of_range(err, "augmentation.hue", "in [0, 0.5]");
-	if (!(a->saturation_low >= 0 && a->saturation_low <= a->saturation_high && a->saturation_high <= 10))
-		return out_of_range(err, "augmentation.saturation", "a range [low, high] with 0 <= low <= high <= 10");
-	if (!(a->contrast_low >= 0 && a->contrast_low <= a->contrast_high && a->contrast_high <= 10))
-		return out_of_range(err, "augmentation.contrast", "a range [low, high] with 0 <= low <= high <= 10");
+	if ((st = pgs_augment_recipe_check(&r->augmentation, err)) != PGS_OK)
+		return st;
 	if (r->preprocess != PGS_RECIPE_PREPROCESS_NONE && r->preprocess_diameter != 0 &&
 		r->preprocess_diameter != r->input_size)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,

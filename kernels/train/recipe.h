@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../common/status.h"
+#include "../device/augment.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,15 +36,6 @@ typedef enum pgs_recipe_schedule
 	PGS_RECIPE_LR_N
 } pgs_recipe_schedule;
 
-typedef enum pgs_recipe_normalisation
-{
-	PGS_RECIPE_NORM_UNIT = 0,		/* x/255 in [0,1] */
-	PGS_RECIPE_NORM_STANDARDIZE,	/* per image (x − mean)/max(std, 1/√N) */
-	PGS_RECIPE_NORM_SYMMETRIC,	/* x/127.5 − 1 in [−1,1] */
-	PGS_RECIPE_NORM_IMAGENET,	/* per channel with ImageNet's mean and std, for pretrained networks */
-	PGS_RECIPE_NORM_N
-} pgs_recipe_normalisation;
-
 typedef enum pgs_recipe_preprocess
 {
 	PGS_RECIPE_PREPROCESS_NONE = 0,		/* inputs are NPY tensors, already preprocessed */
@@ -69,17 +61,6 @@ typedef enum pgs_recipe_balance
 	PGS_RECIPE_BALANCE_OVERSAMPLE,	/* half of each epoch from each class: the rarer repeats, the commoner is subsampled */
 	PGS_RECIPE_BALANCE_N
 } pgs_recipe_balance;
-
-/* Train-time augmentation on [0,1] data, in a random order per image (docs/study.md, "Augmentation"). */
-typedef struct pgs_recipe_augmentation
-{
-	bool		enabled;
-	bool		flip;			/* random left-right flip */
-	double		brightness;		/* add uniform ±brightness */
-	double		saturation_low, saturation_high;	/* multiply saturation by uniform [low, high] */
-	double		hue;			/* shift hue by uniform ±hue (fraction of a turn) */
-	double		contrast_low, contrast_high;	/* scale contrast by uniform [low, high] */
-} pgs_recipe_augmentation;
 
 #define PGS_RECIPE_NAME_MAX 64
 
@@ -110,8 +91,8 @@ typedef struct pgs_recipe
 	double		min_auc_gain;	/* early stopping: a checkpoint must beat the best AUC by this much */
 	int			patience;		/* ... and training stops after this many epochs without one */
 
-	pgs_recipe_augmentation augmentation;
-	pgs_recipe_normalisation normalisation;
+	pgs_augment_recipe augmentation;	/* train-time, on [0,1] data (DOMAIN.md §2) */
+	pgs_normalization normalization;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;	/* 0: the input size */
 
@@ -119,14 +100,11 @@ typedef struct pgs_recipe
 	char		device[PGS_RECIPE_NAME_MAX];	/* "auto", "cpu", "cuda", "cuda:N" */
 } pgs_recipe;
 
-/* The published augmentation: flip, brightness ±0.125, saturation ×[0.5,1.5], hue ±0.2, contrast ×[0.5,1.5]. */
-void		pgs_recipe_augmentation_published(pgs_recipe_augmentation *aug);
-
 /* The default's augmentation: flip, brightness ±0.05, contrast ×[0.9,1.1]; colour (hue, saturation) kept. */
-void		pgs_recipe_augmentation_mild(pgs_recipe_augmentation *aug);
+void		pgs_recipe_augmentation_mild(pgs_augment_recipe *aug);
 
 /* The augmentation a preset switches on ("augmentation": true): mild for pgscreen_default, else published. */
-void		pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_recipe_augmentation *aug);
+void		pgs_recipe_augmentation_of_preset(pgs_recipe_preset preset, pgs_augment_recipe *aug);
 
 /* Defaults (the pgscreen_default preset) with the default input size of the architecture. */
 void		pgs_recipe_init(pgs_recipe *recipe);
@@ -134,7 +112,7 @@ void		pgs_recipe_init(pgs_recipe *recipe);
 /* Set the optimiser and its own default hyper-parameters (learning rate, momentum, rho, epsilon, betas). */
 void		pgs_recipe_optimizer_defaults(pgs_recipe *recipe, pgs_recipe_optimizer optimizer);
 
-/* Apply a preset over recipe: optimiser, batch size, normalisation, early stopping, architecture. */
+/* Apply a preset over recipe: optimiser, batch size, normalization, early stopping, architecture. */
 void		pgs_recipe_apply_preset(pgs_recipe *recipe, pgs_recipe_preset preset);
 
 /* The input size each architecture is built for (299 for Inception-v3). */
@@ -143,19 +121,21 @@ int			pgs_recipe_default_input(pgs_recipe_arch architecture);
 /* Check every field's range and the combinations; the message names the option at fault. */
 pgs_status	pgs_recipe_validate(const pgs_recipe *recipe, pgs_error *err);
 
-/* Names as used in options and in the recorded recipe. Parsers return -1 for an unknown name. */
+/*
+ * Names as used in options and in the recorded recipe. Parsers return -1 for an unknown name. The
+ * normalization's names are augment.h's (pgs_normalization_name).
+ */
 const char *pgs_recipe_arch_name(pgs_recipe_arch v);
 const char *pgs_recipe_optimizer_name(pgs_recipe_optimizer v);
 const char *pgs_recipe_schedule_name(pgs_recipe_schedule v);
-const char *pgs_recipe_normalisation_name(pgs_recipe_normalisation v);
 const char *pgs_recipe_preprocess_name(pgs_recipe_preprocess v);
 const char *pgs_recipe_preset_name(pgs_recipe_preset v);
 const char *pgs_recipe_balance_name(pgs_recipe_balance v);
 int			pgs_recipe_arch_parse(const char *name);
 int			pgs_recipe_optimizer_parse(const char *name);
 int			pgs_recipe_schedule_parse(const char *name);
-int			pgs_recipe_normalisation_parse(const char *name);
 int			pgs_recipe_preprocess_parse(const char *name);
+int			pgs_recipe_normalization_parse(const char *name);
 int			pgs_recipe_preset_parse(const char *name);
 int			pgs_recipe_balance_parse(const char *name);
 

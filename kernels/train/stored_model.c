@@ -17,34 +17,74 @@ scoring_to_kv(const pgs_scoring_recipe *s, pgs_model_recipe *kv, pgs_error *err)
 
 	memset(kv, 0, sizeof(*kv));
 	snprintf(diameter, sizeof(diameter), "%d", s->preprocess_diameter);
-	if ((st = pgs_model_recipe_set(kv, "normalisation", pgs_recipe_normalisation_name(s->normalisation), err)) != PGS_OK ||
+	if ((st = pgs_model_recipe_set(kv, "normalization", pgs_normalization_name(s->normalization), err)) != PGS_OK ||
 		(st = pgs_model_recipe_set(kv, "preprocess", pgs_recipe_preprocess_name(s->preprocess), err)) != PGS_OK ||
 		(st = pgs_model_recipe_set(kv, "preprocess_diameter", diameter, err)) != PGS_OK)
 		return st;
 	return PGS_OK;
 }
 
+pgs_status
+pgs_scoring_recipe_check(const pgs_model_recipe *kv, pgs_error *err)
+{
+	const char *norm = pgs_model_recipe_get(kv, "normalization");
+	const char *pre = pgs_model_recipe_get(kv, "preprocess");
+	const char *diameter = pgs_model_recipe_get(kv, "preprocess_diameter");
+	char	   *end = NULL;
+	long		d = diameter ? strtol(diameter, &end, 10) : 0;
+
+	if (norm != NULL && pgs_recipe_normalization_parse(norm) < 0)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "recipe \"normalization\" has unknown value \"%s\"", norm);
+	if (pre != NULL && pgs_recipe_preprocess_parse(pre) < 0)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "recipe \"preprocess\" has unknown value \"%s\"", pre);
+	if (diameter != NULL && (end == diameter || *end != '\0' || d < 0 || d > PGS_SCORING_MAX_DIAMETER))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
+						"recipe \"preprocess_diameter\" must be an integer from 0 to %d, not \"%s\"",
+						PGS_SCORING_MAX_DIAMETER, diameter);
+	return PGS_OK;
+}
+
 static pgs_status
 scoring_from_kv(const pgs_model_recipe *kv, pgs_scoring_recipe *s, pgs_error *err)
 {
-	const char *norm = pgs_model_recipe_get(kv, "normalisation");
+	const char *norm = pgs_model_recipe_get(kv, "normalization");
 	const char *pre = pgs_model_recipe_get(kv, "preprocess");
 	const char *diameter = pgs_model_recipe_get(kv, "preprocess_diameter");
-	int			n = norm ? pgs_recipe_normalisation_parse(norm) : -1;
-	int			p = pre ? pgs_recipe_preprocess_parse(pre) : -1;
+	pgs_status	st;
 
-	if (n < 0 || p < 0 || diameter == NULL)
-		return pgs_fail(err, PGS_ERR_BAD_DATA, "the model file does not say how its inputs are normalised");
-	s->normalisation = n;
-	s->preprocess = p;
+	if ((st = pgs_scoring_recipe_check(kv, err)) != PGS_OK)
+		return st;
+	if (norm == NULL || pre == NULL || diameter == NULL)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "the model file's recipe does not say how its inputs are made (normalization, preprocess and preprocess_diameter)");
+	s->normalization = pgs_recipe_normalization_parse(norm);
+	s->preprocess = pgs_recipe_preprocess_parse(pre);
 	s->preprocess_diameter = atoi(diameter);
 	return PGS_OK;
+}
+
+pgs_status
+pgs_stored_model_describe(const uint8_t *data, size_t len, pgs_stored_model_description *out, pgs_error *err)
+{
+	pgs_model_info info;
+	pgs_status	st;
+
+	if ((st = pgs_model_read_info(data, len, &info, err)) != PGS_OK)
+		return st;
+	if (info.config.head != PGS_HEAD_SIGMOID || info.config.outputs != 1)
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
+						"the model file's network has a %s head with %d outputs; models score with one sigmoid output",
+						pgs_head_name(info.config.head), info.config.outputs);
+	out->architecture = pgs_recipe_arch_of_engine(info.config.arch);
+	out->height = info.config.in_height;
+	out->width = info.config.in_width;
+	out->channels = info.config.in_channels;
+	return scoring_from_kv(&info.recipe, &out->scoring, err);
 }
 
 void
 pgs_scoring_recipe_of(const pgs_recipe *r, pgs_scoring_recipe *s)
 {
-	s->normalisation = r->normalisation;
+	s->normalization = r->normalization;
 	s->preprocess = r->preprocess;
 	s->preprocess_diameter = r->preprocess == PGS_RECIPE_PREPROCESS_NONE ? 0 :
 		(r->preprocess_diameter ? r->preprocess_diameter : r->input_size);

@@ -1,4 +1,4 @@
-/* The training loop's steps on the engine: shuffled batches, augmentation, normalisation, validation AUC. */
+/* The training loop's steps on the engine: shuffled batches, augmentation, normalization, validation AUC. */
 #include "trainer.h"
 
 #include <errno.h>
@@ -89,25 +89,6 @@ optimizer_config(const pgs_recipe *r, int steps_per_epoch, pgs_optimizer_config 
 	c->schedule.warmup_steps = (int64_t) r->warmup_epochs * steps_per_epoch;
 }
 
-static void
-augment_recipe(const pgs_recipe_augmentation *a, pgs_augment_recipe *out)
-{
-	if (!a->enabled)
-	{
-		pgs_augment_recipe_identity(out);
-		return;
-	}
-	pgs_augment_recipe_published(out);
-	out->flip = a->flip;
-	out->brightness = a->brightness;
-	out->saturation_lo = a->saturation_low;
-	out->saturation_hi = a->saturation_high;
-	out->hue = a->hue;
-	out->contrast_lo = a->contrast_low;
-	out->contrast_hi = a->contrast_high;
-	out->random_order = true;
-}
-
 pgs_status
 pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_cache *training,
 				   const pgs_data_cache *validation, pgs_trainer **out, pgs_error *err)
@@ -134,8 +115,10 @@ pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_
 	t->ops = ops;
 	t->training = training;
 	t->validation = validation;
-	t->normalization = pgs_engine_normalization(recipe->normalisation);
-	augment_recipe(&recipe->augmentation, &t->augment);
+	t->normalization = recipe->normalization;
+	t->augment = recipe->augmentation;
+	if (!t->augment.enabled)
+		pgs_augment_recipe_identity(&t->augment);
 	/* A short last batch is left out (a different one each epoch): batch norm needs real batches. */
 	t->batch_size = recipe->batch_size < training->count ? recipe->batch_size : (int) training->count;
 	t->steps_per_epoch = (int) (training->count / t->batch_size);

@@ -1,14 +1,15 @@
-/* Every network op of the CUDA ops table against the CPU reference on random inputs, forward and backward. */
+/* Every network op of the CUDA ops table against the naive reference on random inputs, forward and backward. */
 #include "../../kernels/device/layer_shapes.h"
 #include "../../kernels/device/nn_math.h"
+#include "../../kernels/cpu/reference.h"
 #include "gpucheck.h"
 
 static const pgs_ops *gpu;
-static const pgs_ops *cpu;
+static const pgs_ops *ref;	/* the naive reference, kernels/cpu/reference.c */
 static pgs_error err;
 static unsigned long long seed_counter = 1;
 
-/* A tensor held twice: in host memory for the CPU op, on the GPU for the CUDA op. */
+/* A tensor held twice: in host memory for the reference op, on the GPU for the CUDA op. */
 typedef struct twin
 {
 	size_t		n;
@@ -47,7 +48,7 @@ twin_free(twin *t)
 	free(t->cpu);
 }
 
-/* max |gpu − cpu| / max |cpu|, printed; NaN anywhere counts as infinitely wrong. */
+/* max |gpu − reference| / max |reference|, printed; NaN anywhere counts as infinitely wrong. */
 static double
 twin_error(const char *what, const twin *t)
 {
@@ -69,7 +70,7 @@ twin_error(const char *what, const twin *t)
 			at = i;
 		}
 	}
-	printf("# %-52s rel err %.2e (at %zu: gpu %.8g, cpu %.8g)\n", what, worst, at, t->n ? back[at] : 0.0,
+	printf("# %-52s rel err %.2e (at %zu: gpu %.8g, reference %.8g)\n", what, worst, at, t->n ? back[at] : 0.0,
 		   t->n ? t->cpu[at] : 0.0);
 	free(back);
 	return worst;
@@ -81,7 +82,7 @@ configure(bool tf32)
 	pgs_device_options o = {0, (size_t) 1 << 30, false, tf32};
 
 	CHECK_OK(gpu->configure(gpu->ctx, &o, &err), &err);
-	CHECK_OK(cpu->configure(cpu->ctx, &o, &err), &err);
+	CHECK_OK(ref->configure(ref->ctx, &o, &err), &err);
 }
 
 /* ---- convolution ---- */
@@ -121,16 +122,16 @@ check_conv(bool tf32, double tol)
 				   *gpu_buf = NULL;
 		char		what[128];
 
-		CHECK_OK(cpu->conv_workspace(cpu->ctx, &d, &cpu_ws, &err), &err);
+		CHECK_OK(ref->conv_workspace(ref->ctx, &d, &cpu_ws, &err), &err);
 		CHECK_OK(gpu->conv_workspace(gpu->ctx, &d, &gpu_ws, &err), &err);
 		cpu_buf = malloc(cpu_ws ? cpu_ws : 1);
 		CHECK_OK(gpu->alloc(gpu->ctx, gpu_ws ? gpu_ws : 1, &gpu_buf, &err), &err);
-		CHECK_OK(cpu->conv_forward(cpu->ctx, &d, x.cpu, w.cpu, y.cpu, cpu_buf, cpu_ws, &err), &err);
+		CHECK_OK(ref->conv_forward(ref->ctx, &d, x.cpu, w.cpu, y.cpu, cpu_buf, cpu_ws, &err), &err);
 		CHECK_OK(gpu->conv_forward(gpu->ctx, &d, x.gpu, w.gpu, y.gpu, gpu_buf, gpu_ws, &err), &err);
 		snprintf(what, sizeof(what), "conv %d×%d s%d p%d,%d (%d,%d,%d,%d)→%d %s fwd", s[5], s[6], s[7], s[9], s[10],
 				 s[0], s[1], s[2], s[3], s[4], tf32 ? "TF32" : "FP32");
 		CHECK(twin_error(what, &y) < tol);
-		CHECK_OK(cpu->conv_backward(cpu->ctx, &d, x.cpu, w.cpu, dy.cpu, dx.cpu, dw.cpu, cpu_buf, cpu_ws, &err), &err);
+		CHECK_OK(ref->conv_backward(ref->ctx, &d, x.cpu, w.cpu, dy.cpu, dx.cpu, dw.cpu, cpu_buf, cpu_ws, &err), &err);
 		CHECK_OK(gpu->conv_backward(gpu->ctx, &d, x.gpu, w.gpu, dy.gpu, dx.gpu, dw.gpu, gpu_buf, gpu_ws, &err), &err);
 		snprintf(what + strlen(what) - 3, 8, "dx");
 		CHECK(twin_error(what, &dx) < tol);
@@ -193,7 +194,7 @@ test_batchnorm(void)
 					dbeta = twin_make(c, -1, 1);
 		char		what[96];
 
-		CHECK_OK(cpu->bn_forward_train(cpu->ctx, &d, x.cpu, gamma.cpu, beta.cpu, y.cpu, rm.cpu, rv.cpu, mean.cpu,
+		CHECK_OK(ref->bn_forward_train(ref->ctx, &d, x.cpu, gamma.cpu, beta.cpu, y.cpu, rm.cpu, rv.cpu, mean.cpu,
 									   invstd.cpu, &err), &err);
 		CHECK_OK(gpu->bn_forward_train(gpu->ctx, &d, x.gpu, gamma.gpu, beta.gpu, y.gpu, rm.gpu, rv.gpu, mean.gpu,
 									   invstd.gpu, &err), &err);
@@ -203,14 +204,14 @@ test_batchnorm(void)
 		CHECK(twin_error("  running variance (unbiased)", &rv) < 1e-5);
 		CHECK(twin_error("  saved mean", &mean) < 1e-5);
 		CHECK(twin_error("  saved 1/std", &invstd) < 1e-5);
-		CHECK_OK(cpu->bn_backward(cpu->ctx, &d, x.cpu, dy.cpu, gamma.cpu, mean.cpu, invstd.cpu, dx.cpu, dgamma.cpu,
+		CHECK_OK(ref->bn_backward(ref->ctx, &d, x.cpu, dy.cpu, gamma.cpu, mean.cpu, invstd.cpu, dx.cpu, dgamma.cpu,
 								  dbeta.cpu, &err), &err);
 		CHECK_OK(gpu->bn_backward(gpu->ctx, &d, x.gpu, dy.gpu, gamma.gpu, mean.gpu, invstd.gpu, dx.gpu, dgamma.gpu,
 								  dbeta.gpu, &err), &err);
 		CHECK(twin_error("  backward dx", &dx) < 1e-4);
 		CHECK(twin_error("  backward dgamma", &dgamma) < 1e-4);
 		CHECK(twin_error("  backward dbeta", &dbeta) < 1e-5);
-		CHECK_OK(cpu->bn_forward_infer(cpu->ctx, &d, x.cpu, gamma.cpu, beta.cpu, rm.cpu, rv.cpu, y.cpu, &err), &err);
+		CHECK_OK(ref->bn_forward_infer(ref->ctx, &d, x.cpu, gamma.cpu, beta.cpu, rm.cpu, rv.cpu, y.cpu, &err), &err);
 		CHECK_OK(gpu->bn_forward_infer(gpu->ctx, &d, x.gpu, gamma.gpu, beta.gpu, rm.gpu, rv.gpu, y.gpu, &err), &err);
 		CHECK(twin_error("  inference y", &y) < 1e-5);
 		twin_free(&x);
@@ -412,13 +413,13 @@ test_pooling(void)
 					dx = twin_make(x.n, -1, 1);
 		char		what[96];
 
-		CHECK_OK(cpu->pool_forward(cpu->ctx, &d, x.cpu, y.cpu, &err), &err);
+		CHECK_OK(ref->pool_forward(ref->ctx, &d, x.cpu, y.cpu, &err), &err);
 		CHECK_OK(gpu->pool_forward(gpu->ctx, &d, x.gpu, y.gpu, &err), &err);
 		snprintf(what, sizeof(what), "pool mode %d k%d s%d p%d (%d,%d,%d,%d) fwd", c[0], c[1], c[2], c[3], c[4], c[5],
 				 c[6], c[7]);
 		CHECK(twin_error(what, &y) < 1e-6);
 		/* Backward reads y as the forward left it on each device. */
-		CHECK_OK(cpu->pool_backward(cpu->ctx, &d, x.cpu, y.cpu, dy.cpu, dx.cpu, &err), &err);
+		CHECK_OK(ref->pool_backward(ref->ctx, &d, x.cpu, y.cpu, dy.cpu, dx.cpu, &err), &err);
 		CHECK_OK(gpu->pool_backward(gpu->ctx, &d, x.gpu, y.gpu, dy.gpu, dx.gpu, &err), &err);
 		CHECK(twin_error("  backward dx", &dx) < 1e-6);
 		twin_free(&x);
@@ -437,17 +438,17 @@ test_relu_dropout(void)
 				dy = twin_make(n, -1, 1),
 				dx = twin_make(n, -1, 1);
 
-	CHECK_OK(cpu->relu_forward(cpu->ctx, n, x.cpu, y.cpu, &err), &err);
+	CHECK_OK(ref->relu_forward(ref->ctx, n, x.cpu, y.cpu, &err), &err);
 	CHECK_OK(gpu->relu_forward(gpu->ctx, n, x.gpu, y.gpu, &err), &err);
 	CHECK(twin_error("relu fwd", &y) == 0);
-	CHECK_OK(cpu->relu_backward(cpu->ctx, n, y.cpu, dy.cpu, dx.cpu, &err), &err);
+	CHECK_OK(ref->relu_backward(ref->ctx, n, y.cpu, dy.cpu, dx.cpu, &err), &err);
 	CHECK_OK(gpu->relu_backward(gpu->ctx, n, y.gpu, dy.gpu, dx.gpu, &err), &err);
 	CHECK(twin_error("relu backward (accumulating)", &dx) < 1e-7);
 	/* The same masks on both devices, element for element. */
-	CHECK_OK(cpu->dropout_forward(cpu->ctx, n, 0.5f, 0xC0FFEE, x.cpu, y.cpu, &err), &err);
+	CHECK_OK(ref->dropout_forward(ref->ctx, n, 0.5f, 0xC0FFEE, x.cpu, y.cpu, &err), &err);
 	CHECK_OK(gpu->dropout_forward(gpu->ctx, n, 0.5f, 0xC0FFEE, x.gpu, y.gpu, &err), &err);
 	CHECK(twin_error("dropout p=0.5 fwd", &y) == 0);
-	CHECK_OK(cpu->dropout_backward(cpu->ctx, n, 0.5f, 0xC0FFEE, dy.cpu, dx.cpu, &err), &err);
+	CHECK_OK(ref->dropout_backward(ref->ctx, n, 0.5f, 0xC0FFEE, dy.cpu, dx.cpu, &err), &err);
 	CHECK_OK(gpu->dropout_backward(gpu->ctx, n, 0.5f, 0xC0FFEE, dy.gpu, dx.gpu, &err), &err);
 	CHECK(twin_error("dropout backward", &dx) < 1e-7);
 	twin_free(&x);
@@ -479,10 +480,10 @@ test_concat(void)
 		dxc[i] = dx[i].cpu;
 		dxg[i] = dx[i].gpu;
 	}
-	CHECK_OK(cpu->concat_forward(cpu->ctx, 6, parts, xc, y.cpu, &err), &err);
+	CHECK_OK(ref->concat_forward(ref->ctx, 6, parts, xc, y.cpu, &err), &err);
 	CHECK_OK(gpu->concat_forward(gpu->ctx, 6, parts, xg, y.gpu, &err), &err);
 	CHECK(twin_error("concat of 6 (Mixed_7b) fwd", &y) == 0);
-	CHECK_OK(cpu->concat_backward(cpu->ctx, 6, parts, dy.cpu, dxc, &err), &err);
+	CHECK_OK(ref->concat_backward(ref->ctx, 6, parts, dy.cpu, dxc, &err), &err);
 	CHECK_OK(gpu->concat_backward(gpu->ctx, 6, parts, dy.gpu, dxg, &err), &err);
 	for (int i = 0; i < 6; i++)
 	{
@@ -520,11 +521,11 @@ test_fc(void)
 			double		tol = tf32 ? 5e-3 : 1e-5;
 			char		what[96];
 
-			CHECK_OK(cpu->fc_forward(cpu->ctx, n, in, out, x.cpu, w.cpu, b.cpu, y.cpu, &err), &err);
+			CHECK_OK(ref->fc_forward(ref->ctx, n, in, out, x.cpu, w.cpu, b.cpu, y.cpu, &err), &err);
 			CHECK_OK(gpu->fc_forward(gpu->ctx, n, in, out, x.gpu, w.gpu, b.gpu, y.gpu, &err), &err);
 			snprintf(what, sizeof(what), "fc %d×%d→%d %s fwd", n, in, out, tf32 ? "TF32" : "FP32");
 			CHECK(twin_error(what, &y) < tol);
-			CHECK_OK(cpu->fc_backward(cpu->ctx, n, in, out, x.cpu, w.cpu, dy.cpu, dx.cpu, dw.cpu, db.cpu, &err), &err);
+			CHECK_OK(ref->fc_backward(ref->ctx, n, in, out, x.cpu, w.cpu, dy.cpu, dx.cpu, dw.cpu, db.cpu, &err), &err);
 			CHECK_OK(gpu->fc_backward(gpu->ctx, n, in, out, x.gpu, w.gpu, dy.gpu, dx.gpu, dw.gpu, db.gpu, &err), &err);
 			CHECK(twin_error("  backward dx", &dx) < tol);
 			CHECK(twin_error("  backward dw", &dw) < tol);
@@ -556,14 +557,14 @@ test_losses(void)
 
 	for (int i = 0; i < n; i++)
 		labels[i] = (i * 7) % k;
-	CHECK_OK(cpu->sigmoid_bce(cpu->ctx, z.n, z.cpu, t.cpu, losses.cpu, dz.cpu, 0.25f, &err), &err);
+	CHECK_OK(ref->sigmoid_bce(ref->ctx, z.n, z.cpu, t.cpu, losses.cpu, dz.cpu, 0.25f, &err), &err);
 	CHECK_OK(gpu->sigmoid_bce(gpu->ctx, z.n, z.gpu, t.gpu, losses.gpu, dz.gpu, 0.25f, &err), &err);
 	CHECK(twin_error("sigmoid BCE losses", &losses) < 1e-6);
 	CHECK(twin_error("  gradient", &dz) < 1e-6);
 	CHECK_OK(gpu->alloc(gpu->ctx, sizeof(labels), &labels_gpu, &err), &err);
 	CHECK_OK(gpu->upload(gpu->ctx, labels_gpu, labels, sizeof(labels), &err), &err);
 	losses.n = (size_t) n;
-	CHECK_OK(cpu->softmax_ce(cpu->ctx, n, k, z.cpu, labels, losses.cpu, dz.cpu, 1.0f / n, &err), &err);
+	CHECK_OK(ref->softmax_ce(ref->ctx, n, k, z.cpu, labels, losses.cpu, dz.cpu, 1.0f / n, &err), &err);
 	CHECK_OK(gpu->softmax_ce(gpu->ctx, n, k, z.gpu, labels_gpu, losses.gpu, dz.gpu, 1.0f / n, &err), &err);
 	CHECK(twin_error("softmax CE losses", &losses) < 1e-6);
 	CHECK(twin_error("  gradient", &dz) < 1e-6);
@@ -600,7 +601,7 @@ test_optimizers(void)
 
 		for (int step = 0; step < 3; step++)
 		{
-			CHECK_OK(cpu->optimizer_update(cpu->ctx, &updates[u], n, p.cpu, g.cpu, s1.cpu, s2.cpu, &err), &err);
+			CHECK_OK(ref->optimizer_update(ref->ctx, &updates[u], n, p.cpu, g.cpu, s1.cpu, s2.cpu, &err), &err);
 			CHECK_OK(gpu->optimizer_update(gpu->ctx, &updates[u], n, p.gpu, g.gpu, s1.gpu, s2.gpu, &err), &err);
 		}
 		snprintf(what, sizeof(what), "optimizer kind %d (case %zu), 3 steps: params", (int) updates[u].kind, u);
@@ -624,9 +625,9 @@ test_memory_helpers(void)
 	double		a,
 				b;
 
-	CHECK_OK(cpu->sum_squares(cpu->ctx, n, x.cpu, &a, &err), &err);
+	CHECK_OK(ref->sum_squares(ref->ctx, n, x.cpu, &a, &err), &err);
 	CHECK_OK(gpu->sum_squares(gpu->ctx, n, x.gpu, &b, &err), &err);
-	printf("# sum of squares: gpu %.12g, cpu %.12g\n", b, a);
+	printf("# sum of squares: gpu %.12g, reference %.12g\n", b, a);
 	CHECK(fabs(a - b) / a < 1e-12);
 	CHECK_OK(gpu->sum_squares(gpu->ctx, n, x.gpu, &a, &err), &err);
 	CHECK(a == b);				/* reproducible */
@@ -634,10 +635,10 @@ test_memory_helpers(void)
 	memcpy(y.cpu, x.cpu, n * sizeof(float));
 	CHECK(twin_error("copy", &y) == 0);
 	CHECK_OK(gpu->fill(gpu->ctx, n, 0.75f, y.gpu, &err), &err);
-	CHECK_OK(cpu->fill(cpu->ctx, n, 0.75f, y.cpu, &err), &err);
+	CHECK_OK(ref->fill(ref->ctx, n, 0.75f, y.cpu, &err), &err);
 	CHECK(twin_error("fill", &y) == 0);
 	CHECK_OK(gpu->zero(gpu->ctx, y.gpu, n * sizeof(float), &err), &err);
-	CHECK_OK(cpu->zero(cpu->ctx, y.cpu, n * sizeof(float), &err), &err);
+	CHECK_OK(ref->zero(ref->ctx, y.cpu, n * sizeof(float), &err), &err);
 	CHECK(twin_error("zero", &y) == 0);
 	twin_free(&x);
 	twin_free(&y);
@@ -647,7 +648,7 @@ int
 main(void)
 {
 	gpu = gpucheck_open_gpu();
-	cpu = pgs_cpu_ops();
+	ref = pgs_reference_ops();
 	RUN(test_conv_fp32);
 	RUN(test_conv_tf32);
 	RUN(test_batchnorm);

@@ -1,8 +1,9 @@
-/* Every op of the CUDA ops table against the CPU reference on random inputs (run by make gpucheck). */
+/* Every op of the CUDA ops table against the naive reference (kernels/cpu/reference.c) on random inputs (run by make gpucheck). */
+#include "../../kernels/cpu/reference.h"
 #include "gpucheck.h"
 
 static const pgs_ops *gpu;
-static const pgs_ops *cpu;
+static const pgs_ops *ref;	/* the naive reference, kernels/cpu/reference.c */
 static pgs_error err;
 
 static void
@@ -46,7 +47,7 @@ test_axpy(void)
 		CHECK_OK(gpu->upload(gpu->ctx, dy, y, n * sizeof(float), &err), &err);
 		CHECK_OK(gpu->axpy(gpu->ctx, n, 0.75f, dx, dy, &err), &err);
 		CHECK_OK(gpu->download(gpu->ctx, y_gpu, dy, n * sizeof(float), &err), &err);
-		CHECK_OK(cpu->axpy(cpu->ctx, n, 0.75f, x, y, &err), &err);
+		CHECK_OK(ref->axpy(ref->ctx, n, 0.75f, x, y, &err), &err);
 		snprintf(what, sizeof(what), "axpy n=%zu", n);
 		/* same formula, same rounding: a fused multiply-add may differ by one ulp */
 		CHECK(gpucheck_compare(what, y_gpu, y, n, 1e-6) <= 1e-6);
@@ -62,7 +63,7 @@ int
 main(void)
 {
 	gpu = gpucheck_open_gpu();
-	cpu = pgs_cpu_ops();
+	ref = pgs_reference_ops();
 	RUN(test_memory_round_trip);
 	RUN(test_axpy);
 	return unit_done();

@@ -1,9 +1,10 @@
-/* The CUDA prepare_input op against the CPU reference: flips, every colour operation, every normalisation. */
+/* The CUDA prepare_input op against the reference (kernels/device/prepare_input.c): flips, every colour operation, every normalization. */
+#include "../../kernels/cpu/reference.h"
 #include "gpucheck.h"
 #include "../../kernels/device/augment.h"
 
 static const pgs_ops *gpu;
-static const pgs_ops *cpu;
+static const pgs_ops *ref;	/* the naive reference, kernels/cpu/reference.c */
 static pgs_error err;
 
 /* Run both devices on the same batch and compare the float outputs. */
@@ -22,7 +23,7 @@ compare_devices(const char *what, int n, int h, int w, int c, const pgs_augment_
 
 	for (size_t i = 0; i < count; i++)
 		images[i] = (unsigned char) (unit_random(&seed) >> 56);
-	CHECK_OK(cpu->prepare_input(cpu->ctx, n, h, w, c, images, params, norm, want, &err), &err);
+	CHECK_OK(ref->prepare_input(ref->ctx, n, h, w, c, images, params, norm, want, &err), &err);
 	CHECK_OK(gpu->alloc(gpu->ctx, count, &d_images, &err), &err);
 	CHECK_OK(gpu->alloc(gpu->ctx, count * sizeof(float), &d_out, &err), &err);
 	CHECK_OK(gpu->upload(gpu->ctx, d_images, images, count, &err), &err);
@@ -102,7 +103,7 @@ int
 main(void)
 {
 	gpu = gpucheck_open_gpu();
-	cpu = pgs_cpu_ops();
+	ref = pgs_reference_ops();
 	RUN(test_normalizations_without_augmentation);
 	RUN(test_each_operation_alone);
 	RUN(test_published_recipe_batches);

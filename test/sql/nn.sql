@@ -9,7 +9,7 @@ FROM screen.model_info(screen.model_init('inception_v3'));
 SELECT architecture, head, outputs, aux_logits, input_height, input_width, parameters, tensors, recipe
 FROM screen.model_info(screen.model_init('small_cnn', '{"head": "softmax", "outputs": 5, "aux_logits": true,
     "input_height": 96, "input_width": 80, "dropout": 0.2,
-    "recipe": {"preprocess": "voets2018", "diameter": 299, "normalization": "symmetric"}}', 7));
+    "recipe": {"preprocess": "voets2018", "preprocess_diameter": 299, "normalization": "symmetric"}}', 7));
 
 -- a seed fixes the weights; the model file is the same bytes every time
 CREATE TEMP TABLE m AS SELECT screen.model_init('small_cnn', '{}', 1) AS a, screen.model_init('small_cnn', '{}', 1) AS b,

@@ -51,7 +51,7 @@ FROM (SELECT screen.fundus_preprocess(img, ungradable => 'null') AS pre FROM pho
 SELECT id, gradable, reason FROM photos, screen.fundus_circle(img) WHERE NOT gradable ORDER BY id;
 SELECT screen.fundus_preprocess(img) FROM photos WHERE id = 4;
 
--- normalisations: float32, channels first by default; the four methods and the two layouts
+-- normalizations: float32, channels first by default; the four methods and the two layouts
 SELECT method, (screen.tensor_info(screen.normalize(pre, method))).dtype,
        (screen.tensor_info(screen.normalize(pre, method))).shape
 FROM (SELECT screen.fundus_preprocess(img, 64) AS pre FROM photos WHERE id = 1) p,

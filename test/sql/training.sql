@@ -26,25 +26,25 @@ SELECT (screen.tensor_info(img)).shape FROM photos WHERE id = 1;
 ---------------------------------------------------------------------------------------------------------
 -- Untrained networks from a seed, weights out and in
 ---------------------------------------------------------------------------------------------------------
-SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
-SELECT name, version, kind, architecture, input_height, input_width, input_channels, preprocess, normalisation,
+SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalization": "unit"}') > 0 AS created;
+SELECT name, version, kind, architecture, input_height, input_width, input_channels, preprocess, normalization,
        recipe->>'seed' AS seed, recipe->'software' ? 'pgscreen' AS records_software, weights_bytes > 0 AS has_weights
 FROM screen.models;
 
--- Weights are stored in the engine's model file format, which carries the normalisation too.
+-- Weights are stored in the engine's model file format, which carries the normalization too.
 SELECT substring(w.data FROM 1 FOR 8) = '\x895047534e45540a'::bytea AS engine_format, m.weights_bytes = length(w.data) AS one_chunk
 FROM screen.models m JOIN screen.model_weights w ON w.model_id = m.id WHERE m.name = 'tiny';
 
 -- The same seed gives the same weights; another seed others.
-SELECT screen.create_model('tiny_again', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
-SELECT screen.create_model('tiny_other', '{"architecture": "small_cnn", "input_size": 32, "seed": 8, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('tiny_again', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalization": "unit"}') > 0 AS created;
+SELECT screen.create_model('tiny_other', '{"architecture": "small_cnn", "input_size": 32, "seed": 8, "normalization": "unit"}') > 0 AS created;
 SELECT screen.export_weights('tiny') = screen.export_weights('tiny_again') AS same_seed_same_weights,
        screen.export_weights('tiny') = screen.export_weights('tiny_other') AS other_seed_same_weights;
 
--- Weights leave as .npz (a zip) and come back identical under another normalisation.
+-- Weights leave as .npz (a zip) and come back identical under another normalization.
 SELECT substring(screen.export_weights('tiny') FROM 1 FOR 4) = '\x504b0304'::bytea AS is_zip;
 SELECT screen.import_weights('tiny_sym', screen.export_weights('tiny'),
-    '{"architecture": "small_cnn", "input_size": 32, "normalisation": "symmetric"}') > 0 AS imported;
+    '{"architecture": "small_cnn", "input_size": 32, "normalization": "symmetric"}') > 0 AS imported;
 SELECT screen.export_weights('tiny_sym') = screen.export_weights('tiny') AS round_trip;
 
 ---------------------------------------------------------------------------------------------------------
@@ -53,14 +53,14 @@ SELECT screen.export_weights('tiny_sym') = screen.export_weights('tiny') AS roun
 SELECT id, round(screen.predict('tiny', img)::numeric, 6) AS p FROM photos WHERE id <= 5 ORDER BY id;
 SELECT round(screen.predict('tiny:1', img)::numeric, 6) AS by_version FROM photos WHERE id = 1;
 
--- The normalisation stored with a model is applied: odd samples 2k+1 under "unit" (x/255) are exactly the
+-- The normalization stored with a model is applied: odd samples 2k+1 under "unit" (x/255) are exactly the
 -- samples 128+k under "symmetric" (x/127.5 − 1), so the two models agree on those pairs of images, while
 -- the symmetric model given the unit model's image (the replication's evaluation bug) does not.
 CREATE TABLE pairs AS
 SELECT test_npy(32, '2 * ((i * 37 + i / 3) % 128) + 1') AS odd,
        test_npy(32, '128 + (i * 37 + i / 3) % 128') AS mapped;
-SELECT screen.predict('tiny', odd) = screen.predict('tiny_sym', mapped) AS stored_normalisation_applied,
-       screen.predict('tiny_sym', odd) = screen.predict('tiny', odd) AS wrong_normalisation_agrees
+SELECT screen.predict('tiny', odd) = screen.predict('tiny_sym', mapped) AS stored_normalization_applied,
+       screen.predict('tiny_sym', odd) = screen.predict('tiny', odd) AS wrong_normalization_agrees
 FROM pairs;
 
 -- predict() is PARALLEL SAFE: parallel workers load the model themselves and give the same scores.
@@ -153,7 +153,7 @@ SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM 
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"balance": "undersample"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": 5, "max_epochs": 4}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": -1}');
-SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"normalisation": "normalize"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"normalization": "normalize"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"hue": 0.9}}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"saturation": 1.5}}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"architecture": "inception_v3", "input_size": 64}');
@@ -189,11 +189,11 @@ END
 $$;
 SELECT jsonb_pretty(recorded_recipe('{"seed": 1}'));
 SELECT r->>'optimizer' AS optimizer, r->>'learning_rate' AS lr, r->>'momentum' AS momentum, r->>'nesterov' AS nesterov,
-       r->>'batch_size' AS batch, r->>'normalisation' AS normalisation
+       r->>'batch_size' AS batch, r->>'normalization' AS normalization
 FROM recorded_recipe('{"recipe": "voets2018_thesis", "seed": 1}') r;
 SELECT p AS recipe, r->>'optimizer' AS optimizer, r->>'learning_rate' AS lr, r->>'epsilon' AS epsilon,
        r->>'weight_decay' AS weight_decay, r->>'schedule' AS schedule, r->>'warmup_epochs' AS warmup,
-       r->>'balance' AS balance, r->>'normalisation' AS normalisation, r->'augmentation'->>'hue' AS hue
+       r->>'balance' AS balance, r->>'normalization' AS normalization, r->'augmentation'->>'hue' AS hue
 FROM unnest(ARRAY['voets2019_plos', 'gulshan2016']) p, recorded_recipe(jsonb_build_object('recipe', p, 'seed', 1)) r;
 -- "augmentation": true switches on the recipe's own augmentation.
 SELECT recorded_recipe('{"augmentation": true, "seed": 1}')->'augmentation' AS default_augmentation,
@@ -206,8 +206,8 @@ FROM recorded_recipe('{"augmentation": {"hue": 0.1}, "preprocess": "graham", "ar
 SELECT recorded_recipe('{"augmentation": false, "seed": 1}')->'augmentation'->'enabled' AS augmentation;
 -- Starting from pretrained weights, the default normalises as those weights were trained ("tiny": unit) unless
 -- told otherwise.
-SELECT recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "seed": 1}')->>'normalisation' AS pretrained,
-       recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "normalisation": "imagenet", "seed": 1}')->>'normalisation' AS chosen;
+SELECT recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "seed": 1}')->>'normalization' AS pretrained,
+       recorded_recipe('{"pretrained": "tiny", "architecture": "small_cnn", "normalization": "imagenet", "seed": 1}')->>'normalization' AS chosen;
 
 -- Jobs whose data cannot be read fail with PostgreSQL's own error, and the job records it.
 SELECT count(*) AS probes, count(*) FILTER (WHERE screen.wait(id, '60 s') = 'failed') AS failed
@@ -237,9 +237,9 @@ SELECT count(*) AS visible_models FROM screen.models;
 SELECT count(*) AS visible_weights FROM screen.model_weights;
 SELECT screen.predict('tiny', img) FROM photos WHERE id = 1;
 SELECT screen.set_operating_point('tiny', 'mine', 0.1);
-UPDATE screen.models SET normalisation = 'unit';
+UPDATE screen.models SET normalization = 'unit';
 INSERT INTO screen.jobs (owner, model_name, training_query, validation_query, options, recipe) VALUES ('regress_pgscreen_alice', 'x', '', '', '{}', '{}');
-SELECT screen.create_model('alices', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('alices', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalization": "unit"}') > 0 AS created;
 SELECT name, owner::text = current_user AS own FROM screen.models;
 SELECT round(screen.predict('alices', img)::numeric, 6) = round(screen.predict('alices', img)::numeric, 6) AS works
 FROM photos WHERE id = 1;
@@ -262,7 +262,7 @@ SELECT screen.set_operating_point('tiny', 'high_sensitivity', 0.25);
 -- An ordinary role makes its own "tiny" with a threshold no case reaches. Its versions are its own (1, not
 -- the next of the superuser's), and its operating point records who set it.
 SET ROLE regress_pgscreen_alice;
-SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalization": "unit"}') > 0 AS created;
 SELECT screen.set_operating_point('tiny', 'high_sensitivity', 'Infinity');
 SELECT name, version, operating_points->'high_sensitivity'->>'set_by' AS set_by FROM screen.models WHERE name = 'tiny';
 SELECT screen.threshold('tiny', 'high_sensitivity') AS alices_threshold;
@@ -280,7 +280,7 @@ SELECT screen.threshold('nobody_at_all.tiny', 'high_sensitivity');
 -- A role that owns no "tiny" but sees two owners' gets an error, not a guess.
 CREATE ROLE regress_pgscreen_bob;
 SET ROLE regress_pgscreen_bob;
-SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('tiny', '{"architecture": "small_cnn", "input_size": 32, "seed": 9, "normalization": "unit"}') > 0 AS created;
 RESET ROLE;
 GRANT regress_pgscreen_alice, regress_pgscreen_bob TO regress_pgscreen_nologin;
 SET ROLE regress_pgscreen_nologin;
@@ -332,7 +332,7 @@ SELECT count(*) AS alices_models FROM screen.models WHERE owner = 'regress_pgscr
 REASSIGN OWNED BY regress_pgscreen_alice TO regress_pgscreen_nologin;
 SELECT name, version FROM screen.models WHERE owner = 'regress_pgscreen_nologin'::regrole ORDER BY name, version;
 SET ROLE regress_pgscreen_alice;
-SELECT screen.create_model('alices', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('alices', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalization": "unit"}') > 0 AS created;
 RESET ROLE;
 -- Reassigned versions follow the new owner's own: alices:1 (reassigned) and alices:2.
 REASSIGN OWNED BY regress_pgscreen_alice TO regress_pgscreen_nologin;
@@ -347,7 +347,7 @@ DROP ROLE IF EXISTS regress_pgscreen_nobody;
 
 -- A new version replaces the one a session has loaded, at once; "name:version" still reaches the old one.
 SELECT round(screen.predict('tiny_other', img)::numeric, 6) AS version_1 FROM photos WHERE id = 1;
-SELECT screen.create_model('tiny_other', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalisation": "unit"}') > 0 AS created;
+SELECT screen.create_model('tiny_other', '{"architecture": "small_cnn", "input_size": 32, "seed": 7, "normalization": "unit"}') > 0 AS created;
 SELECT version, round(screen.predict('tiny_other', img)::numeric, 6) AS latest,
        screen.predict('tiny_other', img) = screen.predict('tiny', img) AS same_as_tiny,
        round(screen.predict('tiny_other:1', img)::numeric, 6) AS version_1

@@ -10,8 +10,8 @@ SELECT p, '\x934e554d505901007600'::bytea
         FROM generate_series(0, 32 * 32 * 3 - 1) i)
 FROM generate_series(1, 10) p;
 
-SELECT screen.create_model('moved', '{"architecture": "small_cnn", "input_size": 32, "seed": 3, "normalisation": "unit"}') > 0 AS v1,
-       screen.create_model('moved', '{"architecture": "small_cnn", "input_size": 32, "seed": 4, "normalisation": "unit"}') > 0 AS v2;
+SELECT screen.create_model('moved', '{"architecture": "small_cnn", "input_size": 32, "seed": 3, "normalization": "unit"}') > 0 AS v1,
+       screen.create_model('moved', '{"architecture": "small_cnn", "input_size": 32, "seed": 4, "normalization": "unit"}') > 0 AS v2;
 SELECT screen.set_operating_point('moved:2', 'high_sensitivity', 0.4);
 CREATE TABLE before AS
 SELECT id, screen.predict('moved:2', img) AS p FROM transfer_photos;

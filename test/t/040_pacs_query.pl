@@ -69,7 +69,7 @@ like(sql_error("SET pgscreen.pacs_allowed_destinations = '127.0.0.1, 192.0.2.0/2
 	unlike($error, qr/SSH|secret|\b53\b|\b83\b/, 'and nothing it sent appears in the error');
 }
 like(sql_error("SELECT screen.pacs_echo($pacs, 'PGSCREEN', '{\"retries\": 3}')"),
-	qr/ERROR:  unknown option "retries" for pacs_echo\nHINT:  Valid options are: connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls\./,
+	qr/ERROR:  unknown option "retries" for screen.pacs_echo\nDETAIL:  Valid options: connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls\./,
 	'unknown options are listed');
 
 # ---- C-FIND compared with Orthanc's own answer
@@ -154,7 +154,7 @@ like(sql_error("SELECT screen.pacs_find($pacs, 'VOLUME', '{}')"),
 like(sql_error("SELECT screen.pacs_find($pacs, 'PATIENT', '{}', options => '{\"model\": \"study\"}')"),
 	qr/ERROR:  the study-root model has no PATIENT level/, 'the patient level in the study-root model');
 like(sql_error("SELECT screen.pacs_find($pacs, 'STUDY', '{}', options => '{\"limit\": 0}')"),
-	qr/ERROR:  option "limit" of pacs_find must be an integer from 1 to 2147483647, not 0/, 'a limit of 0');
+	qr/ERROR:  option "limit" of screen.pacs_find must be an integer from 1 to 2147483647/, 'a limit of 0');
 like(sql_error("SELECT screen.pacs_find($pacs, 'STUDY', '{}', 'A_VERY_LONG_AE_TITLE')"),
 	qr/ERROR:  could not connect to the PACS: calling AE title "A_VERY_LONG_AE_TITLE" is longer than 16 characters/,
 	'an AE title longer than 16 characters');

@@ -170,9 +170,9 @@ like(sql_error("SELECT screen.pacs_retrieve($pacs, '{\"StudyInstanceUID\": \"$st
 	qr/ERROR:  table "no_dcm" cannot receive DICOM instances: it has no column dcm/, 'a target without dcm');
 like(sql_error("SELECT screen.pacs_retrieve($pacs, '{}', 'got')"), qr/ERROR:  pacs_retrieve needs a query/, 'an empty query');
 like(sql_error("SELECT screen.pacs_retrieve($pacs, '{\"StudyInstanceUID\": \"1.2\"}', 'got', '{\"method\": \"fetch\"}')"),
-	qr/ERROR:  option "method" of pacs_retrieve must be "get" or "move", not "fetch"/, 'an unknown method');
+	qr/ERROR:  option "method" of screen.pacs_retrieve has unknown value "fetch"\nDETAIL:  Valid values: get, move\./, 'an unknown method');
 like(sql_error("SELECT screen.pacs_retrieve($pacs, '{\"StudyInstanceUID\": \"1.2\"}', 'got', '{\"quarantine_table\": \"got\"}')"),
-	qr/ERROR:  option "quarantine_table" of pacs_retrieve needs option "deidentify"/, 'a quarantine table without de-identification');
+	qr/ERROR:  option "quarantine_table" of screen.pacs_retrieve needs option "deidentify"/, 'a quarantine table without de-identification');
 sql('CREATE ROLE reader LOGIN; GRANT EXECUTE ON FUNCTION screen.pacs_retrieve(text, int, text, jsonb, regclass, jsonb, text) TO reader; GRANT SELECT ON got TO reader');
 like(sql_error("SET ROLE reader; SELECT screen.pacs_retrieve($pacs, '{\"StudyInstanceUID\": \"$study{mg2017}\"}', 'got')"),
 	qr/ERROR:  permission denied for table got/, 'a role that may not INSERT into the target');

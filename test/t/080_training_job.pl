@@ -52,7 +52,7 @@ is(job_field($node, $job, "phase IS NULL AND eta IS NULL AND error IS NULL AND l
 # validated it (the AUC of predict() over the validation set is the one training_log recorded).
 my $model = job_field($node, $job, 'model_id');
 is($node->safe_psql('postgres', qq{
-	SELECT name || ':' || version || ' ' || architecture || ' ' || normalisation || ' ' || input_height
+	SELECT name || ':' || version || ' ' || architecture || ' ' || normalization || ' ' || input_height
 	       || ' ' || (recipe->>'seed') || ' ' || (metrics->>'best_epoch' = (SELECT epoch::text FROM screen.training_log
 	            WHERE job_id = $job AND improved ORDER BY epoch DESC LIMIT 1))::text
 	FROM screen.models WHERE id = $model}), 'dr:1 small_cnn standardize 64 1 true', 'the model row records its recipe and best epoch');

@@ -62,7 +62,7 @@ for my $task (sort keys %tasks)
 # What the default resolved to is recorded in full, under its name.
 is($node->safe_psql('postgres', qq{
 	SELECT recipe->>'recipe' || ' ' || (recipe->>'optimizer') || ' ' || (recipe->>'learning_rate') || ' '
-	       || (recipe->>'schedule') || ' ' || (recipe->>'normalisation') || ' ' || (recipe->>'balance') || ' '
+	       || (recipe->>'schedule') || ' ' || (recipe->>'normalization') || ' ' || (recipe->>'balance') || ' '
 	       || (recipe->'augmentation'->>'hue')
 	FROM screen.models WHERE name = 'colour_only'}), 'pgscreen_default adamw 0.003 constant standardize oversample 0',
 	'the model records the resolved default recipe');

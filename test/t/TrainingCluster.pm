@@ -47,7 +47,7 @@ sub quick_options
 {
 	my (%override) = @_;
 	my %options = (recipe => '"voets2019_plos"', architecture => '"small_cnn"', input_size => 64, optimizer => '"adam"',
-		learning_rate => 0.003, augmentation => 'false', normalisation => '"standardize"', batch_size => 32,
+		learning_rate => 0.003, augmentation => 'false', normalization => '"standardize"', batch_size => 32,
 		seed => 1, %override);
 	return '{' . join(', ', map { "\"$_\": $options{$_}" } sort keys %options) . '}';
 }

@@ -1,4 +1,5 @@
 /* Command-line face of the kernels' decoder for oracles and benchmarks: decode files to NPY, or time decoding. */
+#include "tool_io.h"
 #include "../../kernels/image/image.h"
 #include "../../kernels/image/npy.h"
 
@@ -7,35 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-static uint8_t *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-	buf = malloc((size_t) n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		fprintf(stderr, "%s: read failed\n", path);
-		exit(2);
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
 static int
 decode_to_npy(const char *in, const char *out, const pgs_decode_options *opts)
 {
 	size_t		len,
 				npy_len;
-	uint8_t    *data = read_file(in, &len);
+	uint8_t    *data = tool_read_file(in, &len);
 	uint8_t    *npy;
 	pgs_image	image;
 	pgs_tensor	tensor;
@@ -72,7 +50,7 @@ bench(int rounds, int nfiles, char **paths, const pgs_decode_options *opts)
 	double		seconds;
 
 	for (int i = 0; i < nfiles; i++)
-		datas[i] = read_file(paths[i], &lens[i]);
+		datas[i] = tool_read_file(paths[i], &lens[i]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < nfiles; i++)

@@ -1,4 +1,5 @@
 /* Command-line face of kernels/dicom for oracles, benchmarks and corpus tests (no server needed). */
+#include "tool_io.h"
 #include "../../kernels/dicom/dicom.h"
 #include "../../kernels/image/npy.h"
 
@@ -6,42 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static uint8_t *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-	buf = malloc((size_t) n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		fprintf(stderr, "%s: read failed\n", path);
-		exit(2);
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static int
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-	{
-		fprintf(stderr, "%s: could not write\n", path);
-		return 1;
-	}
-	return 0;
-}
 
 static int
 fail(const char *what, const pgs_error *err)
@@ -130,7 +95,7 @@ cmd_anonymize(int argc, char **argv, int i)
 
 	if (parse_options(argc, argv, &i, &opts) != 0 || argc - i != 2)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	pgs_error_clear(&err);
 	if (pgs_dicom_anonymize(data, len, &opts, &pgs_malloc_allocator, &out, &out_len, reason, sizeof(reason), &err) != PGS_OK)
 		return fail(argv[i], &err);
@@ -139,7 +104,8 @@ cmd_anonymize(int argc, char **argv, int i)
 		printf("quarantined: %s\n", reason);
 		return 3;
 	}
-	return write_file(argv[i + 1], out, out_len);
+	tool_write_file(argv[i + 1], out, out_len);
+	return 0;
 }
 
 /* Files/s of anonymize over many files held in memory. */
@@ -162,7 +128,7 @@ cmd_bench(int argc, char **argv, int i)
 	datas = malloc(sizeof(*datas) * n);
 	lens = malloc(sizeof(*lens) * n);
 	for (int k = 0; k < n; k++)
-		datas[k] = read_file(argv[i + k], &lens[k]);
+		datas[k] = tool_read_file(argv[i + k], &lens[k]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int r = 0; r < rounds; r++)
 		for (int k = 0; k < n; k++)
@@ -200,14 +166,15 @@ cmd_pixels(int argc, char **argv, int i)
 
 	if (argc - i < 2)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	pgs_error_clear(&err);
 	if (pgs_dicom_decode_frame(data, len, frame, INT64_C(1) << 40, &pgs_malloc_allocator, &image, NULL, &err) != PGS_OK)
 		return fail(argv[i], &err);
 	pgs_image_as_tensor(&image, &tensor);
 	if (pgs_npy_write(&tensor, &pgs_malloc_allocator, &npy, &npy_len, &err) != PGS_OK)
 		return fail("npy", &err);
-	return write_file(argv[i + 1], npy, npy_len);
+	tool_write_file(argv[i + 1], npy, npy_len);
+	return 0;
 }
 
 /* What to_png shows: the image decoder in display mode (VOI window, MONOCHROME1 inverted, palette applied). */
@@ -225,7 +192,7 @@ cmd_display(int argc, char **argv, int i)
 
 	if (argc - i < 2)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	pgs_decode_options_init(&opts);
 	opts.display = true;
 	opts.frame = argc - i >= 3 ? atoi(argv[i + 2]) : 0;
@@ -234,7 +201,8 @@ cmd_display(int argc, char **argv, int i)
 	pgs_image_as_tensor(&image, &tensor);
 	if (pgs_npy_write(&tensor, &pgs_malloc_allocator, &npy, &npy_len, &err) != PGS_OK)
 		return fail("npy", &err);
-	return write_file(argv[i + 1], npy, npy_len);
+	tool_write_file(argv[i + 1], npy, npy_len);
+	return 0;
 }
 
 static int
@@ -248,7 +216,7 @@ cmd_json(int argc, char **argv, int i)
 
 	if (argc - i != 1)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	if (pgs_dicom_json(data, len, false, &pgs_malloc_allocator, &json, &json_len, &err) != PGS_OK)
 		return fail(argv[i], &err);
 	printf("%s\n", json);
@@ -266,7 +234,7 @@ cmd_value(int argc, char **argv, int i)
 
 	if (argc - i != 2)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	if (pgs_dicom_value(data, len, argv[i + 1], &pgs_malloc_allocator, &value, &found, &err) != PGS_OK)
 		return fail(argv[i], &err);
 	if (!found)
@@ -287,7 +255,7 @@ cmd_report(int argc, char **argv, int i)
 
 	if (parse_options(argc, argv, &i, &opts) != 0 || argc - i != 1)
 		return 2;
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	if (pgs_dicom_phi_report(data, len, &opts, &pgs_malloc_allocator, &changes, &n, &err) != PGS_OK)
 		return fail(argv[i], &err);
 	for (int k = 0; k < n; k++)
@@ -341,7 +309,8 @@ cmd_synth(int argc, char **argv, int i)
 	opts.seed = atoll(argv[i]);
 	if (pgs_dicom_synthetic_mammogram(&opts, &pgs_malloc_allocator, &out, &out_len, &err) != PGS_OK)
 		return fail("synthetic mammogram", &err);
-	return write_file(argv[i + 1], out, out_len);
+	tool_write_file(argv[i + 1], out, out_len);
+	return 0;
 }
 
 int

@@ -1,5 +1,6 @@
 /* Command-line face of the network engine for the oracles: run a batch, train a few steps (alone or as
  * data-parallel replicas in processes sharing memory), export weights. */
+#include "tool_io.h"
 #include "../../kernels/device/cuda_module.h"
 #include "../../kernels/device/ops.h"
 #include "../../kernels/image/npy.h"
@@ -39,46 +40,11 @@ die(const char *what, const pgs_error *err)
 	exit(1);
 }
 
-static uint8_t *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		fprintf(stderr, "pgs_nn: cannot read %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	buf = malloc((size_t) n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		fprintf(stderr, "pgs_nn: cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-	{
-		fprintf(stderr, "pgs_nn: cannot write %s\n", path);
-		exit(1);
-	}
-}
-
 static float *
 read_npy_f32(const char *path, int64_t *numel)
 {
 	size_t		len;
-	uint8_t    *buf = read_file(path, &len);
+	uint8_t    *buf = tool_read_file(path, &len);
 	pgs_tensor	t;
 	pgs_error	err;
 
@@ -105,7 +71,7 @@ write_npy_f32(const char *path, const float *data, int ndim, const int64_t *shap
 	memcpy(t.shape, shape, (size_t) ndim * sizeof(int64_t));
 	if (pgs_npy_write(&t, &pgs_malloc_allocator, &npy, &len, &err) != PGS_OK)
 		die(path, &err);
-	write_file(path, npy, len);
+	tool_write_file(path, npy, len);
 	free(npy);
 }
 
@@ -275,7 +241,7 @@ build(const options *o, const pgs_ops *ops)
 	if (o->weights != NULL)
 	{
 		size_t		len;
-		uint8_t    *npz = read_file(o->weights, &len);
+		uint8_t    *npz = tool_read_file(o->weights, &len);
 		pgs_npz_report report;
 
 		if (pgs_npz_import(net, npz, len, PGS_NPZ_EXACT, &report, &err) != PGS_OK)
@@ -406,7 +372,7 @@ write_weights(pgs_net *net, const char *path)
 
 	if (pgs_npz_export(net, false, &pgs_malloc_allocator, &npz, &len, &err) != PGS_OK)
 		die("export", &err);
-	write_file(path, npz, len);
+	tool_write_file(path, npz, len);
 	free(npz);
 }
 

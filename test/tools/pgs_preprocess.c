@@ -1,4 +1,5 @@
 /* Command-line face of the preprocessing kernels for the oracles, the benchmark and people looking at images. */
+#include "tool_io.h"
 #include "../../kernels/device/augment.h"
 #include "../../kernels/dicom/dicom.h"
 #include "../../kernels/dicom/mammo_dicom.h"
@@ -37,46 +38,11 @@ die(const char *what)
 	exit(1);
 }
 
-static uint8_t *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-	buf = malloc((size_t) n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		fprintf(stderr, "%s: read failed\n", path);
-		exit(2);
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-write_file(const char *path, const uint8_t *data, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-}
-
 static pgs_image
 load_image(const char *path)
 {
 	size_t		len;
-	uint8_t    *data = read_file(path, &len);
+	uint8_t    *data = tool_read_file(path, &len);
 	pgs_decode_options opts;
 	pgs_image	image;
 
@@ -97,7 +63,7 @@ save_npy(const char *path, const pgs_image *image)
 	pgs_image_as_tensor(image, &tensor);
 	if (pgs_npy_write(&tensor, &pgs_malloc_allocator, &npy, &len, &err) != PGS_OK)
 		die(path);
-	write_file(path, npy, len);
+	tool_write_file(path, npy, len);
 	free(npy);
 }
 
@@ -143,7 +109,7 @@ run_fundus(int argc, char **argv, bool write_output)
 		fputs(usage, stderr);
 		return 2;
 	}
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	if (pgs_fundus_preprocess(data, len, &opts, &pgs_malloc_allocator, write_output ? &out : NULL, &circle,
 							  &err) != PGS_OK)
 		die(argv[i]);
@@ -238,7 +204,7 @@ run_synthetic(char **argv)
 	if (pgs_synthetic_fundus(strtoll(argv[0], NULL, 10), atoi(argv[1]), atoi(argv[2]), &pgs_malloc_allocator,
 							 &jpeg, &len, &truth, &err) != PGS_OK)
 		die("synthetic");
-	write_file(argv[3], jpeg, len);
+	tool_write_file(argv[3], jpeg, len);
 	printf("{\"width\": %d, \"height\": %d, \"cx\": %.4f, \"cy\": %.4f, \"radius\": %.4f, \"eye\": \"%s\", "
 		   "\"quality\": %d, \"microaneurysms\": %d, \"haemorrhages\": %d, \"exudates\": %d, "
 		   "\"cotton_wool_spots\": %d, \"neovascularisation\": %d}\n",
@@ -301,7 +267,7 @@ run_mammo(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	data = read_file(argv[i], &len);
+	data = tool_read_file(argv[i], &len);
 	if (pgs_mammo_from_dicom(data, len, &opts, INT64_C(1) << 31, &pgs_malloc_allocator, &out, &report, &err) != PGS_OK)
 		die(argv[i]);
 	printf("{\"threshold\": %d, \"x\": %d, \"y\": %d, \"width\": %d, \"height\": %d, \"pixels\": %lld, "
@@ -347,7 +313,7 @@ run_bench(int rounds, int nfiles, char **paths, bench_kind kind)
 	{
 		pgs_fundus_circle circle;
 
-		datas[i] = read_file(paths[i], &lens[i]);
+		datas[i] = tool_read_file(paths[i], &lens[i]);
 		if (pgs_fundus_preprocess(datas[i], lens[i], &opts, &pgs_malloc_allocator, NULL, &circle, &err) != PGS_OK)
 			die(paths[i]);
 		denoms[i] = kind == BENCH_DECODE_SCALED ? circle.scale_denom : 1;

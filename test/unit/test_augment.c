@@ -1,4 +1,4 @@
-/* Unit tests of network input preparation: transpose, normalisations, each augmentation op, draws. */
+/* Unit tests of network input preparation: transpose, normalizations, each augmentation op, draws. */
 #include "../../kernels/device/augment.h"
 #include "../../kernels/device/ops.h"
 #include "unit.h"

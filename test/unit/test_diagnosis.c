@@ -75,7 +75,7 @@ test_at_chance_names_causes(void)
 	CHECK(pgs_diagnose(&r, &h, note, sizeof(note)));
 	CHECKF(strstr(note, "still contains 0.5"), "%s", note);
 	CHECKF(strstr(note, "only 5.0 % of the training rows are positive"), "%s", note);
-	CHECKF(strstr(note, "normalisation \"symmetric\""), "%s", note);
+	CHECKF(strstr(note, "normalization \"symmetric\""), "%s", note);
 	CHECKF(strstr(note, "hue and saturation"), "%s", note);
 	CHECKF(strstr(note, "try \"optimizer\": \"adamw\""), "%s", note);
 

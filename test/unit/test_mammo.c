@@ -1,6 +1,8 @@
 /* Unit tests of mammogram preprocessing: regions, orientation, label blanking, fitting, and the DICOM path. */
 #include "../../kernels/dicom/dicom.h"
 #include "../../kernels/dicom/mammo_dicom.h"
+#include "../../kernels/image/geometry.h"
+#include "../../kernels/image/imgproc.h"
 #include "../../kernels/image/mammo.h"
 #include "unit.h"
 

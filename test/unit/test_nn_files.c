@@ -4,6 +4,7 @@
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/npz.h"
 #include "../../kernels/nn/optimizer.h"
+#include "../../kernels/train/stored_model.h"
 #include "nn_testing.h"
 
 static const pgs_ops *ops;
@@ -127,6 +128,44 @@ test_model_round_trip(void)
 	pgs_net_free(net);
 	free(file);
 	free(images);
+}
+
+/* pgscreen 0.1.0 wrote the scoring recipe's key as "normalisation": such files read with today's key. */
+static void
+test_old_recipe_key_reads_as_normalization(void)
+{
+	pgs_net    *net = make_net(false, 1, 5),
+			   *back = NULL;
+	pgs_model_recipe recipe = {0};
+	pgs_scoring_recipe scoring;
+	pgs_model_info info;
+	uint8_t    *file;
+	size_t		len;
+
+	if (net == NULL)
+		return;
+	CHECK_OK(pgs_model_recipe_set(&recipe, "normalisation", "unit", &err), &err);
+	CHECK_OK(pgs_model_recipe_set(&recipe, "preprocess", "none", &err), &err);
+	CHECK_OK(pgs_model_recipe_set(&recipe, "preprocess_diameter", "0", &err), &err);
+	CHECK_OK(pgs_model_write(net, &recipe, NULL, &pgs_malloc_allocator, &file, &len, &err), &err);
+	CHECK_OK(pgs_model_read_info(file, len, &info, &err), &err);
+	CHECK(pgs_model_recipe_get(&info.recipe, "normalisation") == NULL);
+	CHECK(strcmp(pgs_model_recipe_get(&info.recipe, "normalization"), "unit") == 0);
+	CHECK_OK(pgs_stored_model_load(ops, file, len, &back, &scoring, &err), &err);
+	CHECK(scoring.normalization == PGS_NORM_UNIT && scoring.preprocess == PGS_RECIPE_PREPROCESS_NONE);
+
+	/* The scoring keys are checked: an unknown normalization is refused on write and on read. */
+	memset(&recipe, 0, sizeof(recipe));
+	CHECK_OK(pgs_model_recipe_set(&recipe, "normalization", "bogus", &err), &err);
+	CHECK_FAILS(pgs_scoring_recipe_check(&recipe, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	free(file);
+	CHECK_OK(pgs_model_write(net, &recipe, NULL, &pgs_malloc_allocator, &file, &len, &err), &err);
+	pgs_net_free(back);
+	back = NULL;
+	CHECK_FAILS(pgs_stored_model_load(ops, file, len, &back, &scoring, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECK(back == NULL);
+	pgs_net_free(net);
+	free(file);
 }
 
 /* A checkpoint taken mid-run resumes to exactly the losses of the uninterrupted run. */
@@ -427,6 +466,7 @@ main(void)
 {
 	ops = pgs_cpu_ops();
 	RUN(test_model_round_trip);
+	RUN(test_old_recipe_key_reads_as_normalization);
 	RUN(test_checkpoint_resumes_exactly);
 	RUN(test_model_loader_refuses_bad_files);
 	RUN(test_npz_round_trip);

@@ -1,7 +1,8 @@
-/* CPU layer ops of the network engine: forward against direct formulas, backward by finite differences. */
+/* CPU layer ops of the network engine: forward against the naive reference and formulas, backward by finite differences. */
 #include "../../kernels/device/ops.h"
 #include "../../kernels/cpu/cpu_parallel.h"
 #include "../../kernels/cpu/gemm.h"
+#include "../../kernels/cpu/reference.h"
 #include "../../kernels/device/layer_shapes.h"
 #include "../../kernels/device/nn_math.h"
 #include "nn_testing.h"
@@ -10,35 +11,6 @@ static const pgs_ops *ops;
 static pgs_error err;
 
 /* ---- convolution ---- */
-
-/* The definition: y[n,k,p,q] = Σ_c,r,s x[n,c,p·sh−ph+r, q·sw−pw+s]·w[k,c,r,s], zeros outside. */
-static void
-naive_conv(const pgs_conv_desc *d, const float *x, const float *w, float *y)
-{
-	pgs_shape4	o = pgs_conv_output_shape(d);
-
-	for (int n = 0; n < o.n; n++)
-		for (int k = 0; k < o.c; k++)
-			for (int p = 0; p < o.h; p++)
-				for (int q = 0; q < o.w; q++)
-				{
-					double		acc = 0;
-
-					for (int c = 0; c < d->x.c; c++)
-						for (int r = 0; r < d->kernel_h; r++)
-							for (int s = 0; s < d->kernel_w; s++)
-							{
-								int			ih = p * d->stride_h - d->pad_h + r;
-								int			iw = q * d->stride_w - d->pad_w + s;
-
-								if (ih < 0 || iw < 0 || ih >= d->x.h || iw >= d->x.w)
-									continue;
-								acc += (double) x[((n * d->x.c + c) * d->x.h + ih) * d->x.w + iw] *
-									w[((k * d->x.c + c) * d->kernel_h + r) * d->kernel_w + s];
-							}
-					y[((n * o.c + k) * o.h + p) * o.w + q] = (float) acc;
-				}
-}
 
 typedef struct conv_case
 {
@@ -122,7 +94,7 @@ test_conv_forward_matches_definition(void)
 				cc = conv_case_make(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], 10 + i);
 				o = pgs_conv_output_shape(&cc.d);
 				ref = nn_zeros(pgs_shape4_numel(&o));
-				naive_conv(&cc.d, cc.x, cc.w, ref);
+				pgs_ref_conv_forward(ref, cc.x, cc.w, &cc.d);
 				CHECK_OK(ops->conv_forward(ops->ctx, &cc.d, cc.x, cc.w, cc.y, cc.ws, cc.ws_bytes, &err), &err);
 				for (size_t e = 0; e < pgs_shape4_numel(&o); e++)
 					worst = fmax(worst, fabs(cc.y[e] - ref[e]));
@@ -201,7 +173,7 @@ test_conv_rejects_bad_descriptors(void)
 	CHECK(strstr(err.message, "workspace") != NULL);
 }
 
-/* ---- batch normalisation ---- */
+/* ---- batch normalization ---- */
 
 typedef struct bn_case
 {

@@ -18,13 +18,13 @@ test_default_recipe(void)
 	CHECK(r.optimizer == PGS_RECIPE_ADAMW && r.learning_rate == 3e-3 && r.epsilon == 1e-8);
 	CHECK(r.weight_decay == 0.01 && r.batch_size == 32);
 	CHECK(r.schedule == PGS_RECIPE_LR_CONSTANT && r.warmup_epochs == 0);
-	CHECK(r.normalisation == PGS_RECIPE_NORM_STANDARDIZE);
+	CHECK(r.normalization == PGS_NORM_STANDARDIZE);
 	CHECK(r.balance == PGS_RECIPE_BALANCE_OVERSAMPLE);
 	CHECK(r.min_auc_gain == 0.001 && r.patience == 10 && r.max_epochs == 200);
 	/* Colour stays: no hue or saturation change, only flips and mild light. */
 	CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.05);
-	CHECK(r.augmentation.hue == 0 && r.augmentation.saturation_low == 1 && r.augmentation.saturation_high == 1);
-	CHECK(r.augmentation.contrast_low == 0.9 && r.augmentation.contrast_high == 1.1);
+	CHECK(r.augmentation.hue == 0 && r.augmentation.saturation_lo == 1 && r.augmentation.saturation_hi == 1);
+	CHECK(r.augmentation.contrast_lo == 0.9 && r.augmentation.contrast_hi == 1.1);
 	CHECK_OK(pgs_recipe_validate(&r, &err), &err);
 }
 
@@ -46,12 +46,12 @@ test_published_presets(void)
 		CHECK(r.epsilon == 1.0 && r.rho == 0.9 && r.momentum == 0.9 && r.weight_decay == 4e-5);
 		CHECK(r.schedule == PGS_RECIPE_LR_CONSTANT && r.warmup_epochs == 0);
 		CHECK(r.balance == PGS_RECIPE_BALANCE_NONE);
-		CHECK(r.normalisation == PGS_RECIPE_NORM_SYMMETRIC);
+		CHECK(r.normalization == PGS_NORM_SYMMETRIC);
 		CHECK(r.min_auc_gain == 0.01 && r.patience == 10 && r.max_epochs == 200);
 		CHECK(r.augmentation.enabled && r.augmentation.flip && r.augmentation.brightness == 0.125);
-		CHECK(r.augmentation.saturation_low == 0.5 && r.augmentation.saturation_high == 1.5);
+		CHECK(r.augmentation.saturation_lo == 0.5 && r.augmentation.saturation_hi == 1.5);
 		CHECK(r.augmentation.hue == 0.2);
-		CHECK(r.augmentation.contrast_low == 0.5 && r.augmentation.contrast_high == 1.5);
+		CHECK(r.augmentation.contrast_lo == 0.5 && r.augmentation.contrast_hi == 1.5);
 		CHECK_OK(pgs_recipe_validate(&r, &err), &err);
 	}
 }
@@ -66,7 +66,7 @@ test_thesis_preset(void)
 	pgs_recipe_apply_preset(&r, PGS_PRESET_VOETS2018_THESIS);
 	CHECK(r.optimizer == PGS_RECIPE_SGD && r.nesterov && r.momentum == 0.9);
 	CHECK(r.learning_rate == 3e-3 && r.batch_size == 64);
-	CHECK(r.normalisation == PGS_RECIPE_NORM_STANDARDIZE);
+	CHECK(r.normalization == PGS_NORM_STANDARDIZE);
 	CHECK_OK(pgs_recipe_validate(&r, &err), &err);
 }
 
@@ -93,9 +93,9 @@ test_validation_messages(void)
 	CHECK_OK(pgs_recipe_validate(&r, &err), &err);
 
 	pgs_recipe_init(&r);
-	r.augmentation.saturation_low = 2;
+	r.augmentation.saturation_lo = 2;
 	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
-	CHECK(strstr(err.message, "augmentation.saturation") != NULL);
+	CHECK(strstr(err.message, "saturation") != NULL);
 
 	pgs_recipe_init(&r);
 	r.max_epochs = 3;
@@ -111,14 +111,14 @@ test_names_round_trip(void)
 		CHECK(pgs_recipe_arch_parse(pgs_recipe_arch_name(i)) == i);
 	for (int i = 0; i < PGS_RECIPE_OPTIMIZER_N; i++)
 		CHECK(pgs_recipe_optimizer_parse(pgs_recipe_optimizer_name(i)) == i);
-	for (int i = 0; i < PGS_RECIPE_NORM_N; i++)
-		CHECK(pgs_recipe_normalisation_parse(pgs_recipe_normalisation_name(i)) == i);
+	for (int i = 0; i < PGS_NORM_N; i++)
+		CHECK(pgs_recipe_normalization_parse(pgs_normalization_name(i)) == i);
 	for (int i = 0; i < PGS_PRESET_N; i++)
 		CHECK(pgs_recipe_preset_parse(pgs_recipe_preset_name(i)) == i);
 	for (int i = 0; i < PGS_RECIPE_BALANCE_N; i++)
 		CHECK(pgs_recipe_balance_parse(pgs_recipe_balance_name(i)) == i);
 	CHECK(pgs_recipe_preset_parse("gulshan2016") == PGS_PRESET_GULSHAN2016);
-	CHECK(pgs_recipe_normalisation_parse("normalize") < 0);
+	CHECK(pgs_recipe_normalization_parse("normalize") < 0);
 }
 
 static void

@@ -12,7 +12,7 @@ build/test/unit/%: test/unit/%.c test/unit/unit.h $(KERNEL_LIB)
 	@mkdir -p $(dir $@)
 	$(KERNEL_CC) $(KERNEL_CPPFLAGS) $(KERNEL_CFLAGS) -o $@ $< $(KERNEL_LIB) $(KERNEL_LIBS) $(UNIT_LIBS) -ldl
 
-build/test/tools/%: test/tools/%.c $(KERNEL_LIB)
+build/test/tools/%: test/tools/%.c test/tools/tool_io.h $(KERNEL_LIB)
 	@mkdir -p $(dir $@)
 	$(KERNEL_CC) $(KERNEL_CPPFLAGS) $(KERNEL_CFLAGS) -o $@ $< $(KERNEL_LIB) $(KERNEL_LIBS) $(UNIT_LIBS) -ldl
 

@@ -1,4 +1,4 @@
--- The replicated study's experiment on SYNTHETIC data: the thesis's two normalisations (unit, standardize),
+-- The replicated study's experiment on SYNTHETIC data: the thesis's two normalizations (unit, standardize),
 -- the published one (symmetric) and Ben Graham's preprocessing, each trained with the same seed, data and
 -- budget; test AUCs with DeLong CIs and paired DeLong tests between the variants on the same test set.
 -- psql variables: photographs (default 1600), side (96), epochs (12).
@@ -27,7 +27,7 @@ GROUP BY split ORDER BY split DESC;
 
 -- The variants: the same recipe (the published one's RMSProp is replaced by Adam, which the small CNN
 -- needs to learn within the budget), seed and epochs; only the input changes.
-CREATE TABLE variants (variant text PRIMARY KEY, input text, normalisation text, position int);
+CREATE TABLE variants (variant text PRIMARY KEY, input text, normalization text, position int);
 INSERT INTO variants VALUES
     ('unit (thesis, first)', 'voets2018', 'unit', 1),
     ('standardize (thesis, modified)', 'voets2018', 'standardize', 2),
@@ -42,12 +42,12 @@ SELECT v.variant, v.position,
                     jsonb_build_object('recipe', 'voets2019_plos', 'architecture', 'small_cnn',
                                        'input_size', :side, 'optimizer', 'adam',
                                        'learning_rate', 0.003, 'augmentation', false, 'batch_size', 32,
-                                       'max_epochs', :epochs, 'normalisation', v.normalisation, 'seed', 2018)) AS job
+                                       'max_epochs', :epochs, 'normalization', v.normalization, 'seed', 2018)) AS job
 FROM variants v ORDER BY v.position;
 
 SELECT variant, screen.wait(job) AS state FROM runs ORDER BY position;
 
--- Score the test set once with each model (in batches; each model applies its own normalisation).
+-- Score the test set once with each model (in batches; each model applies its own normalization).
 CREATE TABLE scores AS
 SELECT r.position, s.id, s.score, p.grade >= 2 AS referable
 FROM runs r, variants v,

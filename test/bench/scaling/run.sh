@@ -21,7 +21,7 @@ run() {
 	job=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT screen.train('bench_scaling_$replicas',
 		'SELECT img, id % 2 = 0 FROM bench_scaling ORDER BY id', 'SELECT img, id % 2 = 0 FROM bench_scaling ORDER BY id LIMIT 64',
 		'{\"architecture\": \"small_cnn\", \"input_size\": 64, \"optimizer\": \"adam\", \"augmentation\": false,
-		  \"normalisation\": \"symmetric\", \"batch_size\": 32, \"max_epochs\": $EPOCHS, \"seed\": 1,
+		  \"normalization\": \"symmetric\", \"batch_size\": 32, \"max_epochs\": $EPOCHS, \"seed\": 1,
 		  \"device\": \"cpu\", \"cpu_replicas\": $replicas}')")
 	state=$(psql -X -At -c "SELECT screen.wait($job)")
 	[ "$state" = succeeded ] || { psql -X -c "SELECT error FROM screen.jobs WHERE id = $job" >&2; exit 1; }

@@ -34,7 +34,7 @@ PY
 	job=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT screen.train('bench_$name',
 		'SELECT img, id % 2 = 0 FROM bench_$name ORDER BY id', 'SELECT img, id % 2 = 0 FROM bench_$name ORDER BY id LIMIT 64',
 		'{\"architecture\": \"$arch\", \"input_size\": $side, \"optimizer\": \"adam\", \"augmentation\": false,
-		  \"normalisation\": \"symmetric\", \"batch_size\": $BATCH, \"max_epochs\": 3, \"seed\": 1}')")
+		  \"normalization\": \"symmetric\", \"batch_size\": $BATCH, \"max_epochs\": 3, \"seed\": 1}')")
 	state=$(psql -X -At -c "SELECT screen.wait($job)")
 	[ "$state" = succeeded ] || { psql -X -c "SELECT error FROM screen.jobs WHERE id = $job"; exit 1; }
 	train=$(psql -X -At -c "SELECT max(images_per_second) FROM screen.training_log WHERE job_id = $job AND epoch > 1")
@@ -53,6 +53,6 @@ PY
 		printf "%-14s %-6s %16.1f %16.1f %7.2fx %16.1f %16.1f %7.2fx\n", n, d, t, tt, t / tt, s, ti, s / ti }'
 done
 echo "images/s, higher is better, best of three on each side; batch $BATCH; training: Adam, no augmentation,"
-echo "pgscreen's best later epoch (data from its cache, augmentation and normalisation included) vs PyTorch"
+echo "pgscreen's best later epoch (data from its cache, augmentation and normalization included) vs PyTorch"
 echo "steps on the same images as tensors; scoring: screen.score() over a table (decode, normalise, forward,"
 echo "sigmoid) vs PyTorch eval forward."
