@@ -43,9 +43,10 @@ def main():
             mean, text = cell(runs[(task, v)])
             first = mean if i == 0 else first
             row.append(text)
-        torch = [(cell(vals), who.split(":")[1]) for (t, who), vals in runs.items() if t == task and who.startswith("torch:")]
+        torch = [(cell(vals), len(vals), who.split(":")[1]) for (t, who), vals in runs.items()
+                 if t == task and who.startswith("torch:") and vals]
         if torch:
-            (mean, text), config = max(torch)
+            (mean, text), _, config = max(torch, key=lambda c: (c[0][0], c[1]))
             row += [text, config, "%+.3f" % (first - mean) if first is not None else ""]
         else:
             row += ["", "", ""]
