@@ -15,10 +15,11 @@ my $node = training_cluster('train_defaults');
 my $dir = PostgreSQL::Test::Utils::tempdir;
 
 # Test AUC of PyTorch's best grid configuration (mean over seeds 1-3) and the margin pgscreen's default may
-# trail it by, from `make bench BENCH=learn` (docs/training.md, "Default recipe"). The margin is the goal's
-# 0.02 plus the spread pgscreen showed across seeds on that task, so a seed-1 run within it is typical.
+# trail it by, from `make bench BENCH=learn` (docs/training.md, "Default recipe"): the goal's 0.02 plus half
+# the range pgscreen's default showed over seeds 1-3 on the task (colour_only 1.000/0.990/1.000,
+# photo_lesions 1.000/0.990/1.000; PyTorch 1.000 and 0.997). This test trains seed 1.
 my %tasks = (
-	colour_only => { torch => 1.000, margin => 0.03 },
+	colour_only => { torch => 1.000, margin => 0.025 },
 	photo_lesions => { torch => 0.997, margin => 0.025 },
 );
 

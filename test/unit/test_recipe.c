@@ -128,6 +128,7 @@ test_schedules(void)
 
 	pgs_recipe_init(&r);
 	r.schedule = PGS_RECIPE_LR_CONSTANT;
+	r.learning_rate = 1e-3;
 	CHECK(pgs_recipe_learning_rate(&r, 57) == 1e-3);
 	r.schedule = PGS_RECIPE_LR_STEP;
 	r.step_epochs = 10;
