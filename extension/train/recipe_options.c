@@ -13,8 +13,8 @@
 
 static const char *const training_keys[] = {
 	"recipe", "architecture", "input_size", "pretrained", "optimizer", "learning_rate", "momentum",
-	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "step_epochs", "gamma",
-	"clip_norm", "batch_size", "max_epochs", "min_auc_gain", "patience", "augmentation", "normalisation",
+	"nesterov", "rho", "rmsprop_style", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "step_epochs", "gamma",
+	"warmup_epochs", "clip_norm", "dropout", "batch_size", "max_epochs", "min_auc_gain", "patience", "augmentation", "normalisation",
 	"preprocess", "seed", "device", "pretrained_model_id", NULL
 };
 
@@ -125,6 +125,8 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 	(void) options_get_double(&reader, "momentum", &r->momentum);
 	(void) options_get_bool(&reader, "nesterov", &r->nesterov);
 	(void) options_get_double(&reader, "rho", &r->rho);
+	if (get_choice(&reader, "rmsprop_style", pgs_recipe_rmsprop_style_parse, "tensorflow and pytorch", &choice))
+		r->rmsprop_style = choice;
 	(void) options_get_double(&reader, "epsilon", &r->epsilon);
 	(void) options_get_double(&reader, "beta1", &r->beta1);
 	(void) options_get_double(&reader, "beta2", &r->beta2);
@@ -133,7 +135,9 @@ pgscreen_recipe_from_options(Jsonb *options, ResolvedRecipe *resolved)
 		r->schedule = choice;
 	(void) options_get_int(&reader, "step_epochs", &r->step_epochs);
 	(void) options_get_double(&reader, "gamma", &r->gamma);
+	(void) options_get_int(&reader, "warmup_epochs", &r->warmup_epochs);
 	(void) options_get_double(&reader, "clip_norm", &r->clip_norm);
+	(void) options_get_double(&reader, "dropout", &r->dropout);
 	(void) options_get_int(&reader, "batch_size", &r->batch_size);
 	(void) options_get_int(&reader, "max_epochs", &r->max_epochs);
 	(void) options_get_double(&reader, "min_auc_gain", &r->min_auc_gain);
@@ -225,6 +229,7 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	append_double(&buf, "momentum", r->momentum);
 	appendStringInfo(&buf, ", \"nesterov\": %s", r->nesterov ? "true" : "false");
 	append_double(&buf, "rho", r->rho);
+	append_string(&buf, "rmsprop_style", pgs_recipe_rmsprop_style_name(r->rmsprop_style));
 	append_double(&buf, "epsilon", r->epsilon);
 	append_double(&buf, "beta1", r->beta1);
 	append_double(&buf, "beta2", r->beta2);
@@ -232,7 +237,9 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	append_string(&buf, "schedule", pgs_recipe_schedule_name(r->schedule));
 	appendStringInfo(&buf, ", \"step_epochs\": %d", r->step_epochs);
 	append_double(&buf, "gamma", r->gamma);
+	appendStringInfo(&buf, ", \"warmup_epochs\": %d", r->warmup_epochs);
 	append_double(&buf, "clip_norm", r->clip_norm);
+	append_double(&buf, "dropout", r->dropout);
 	appendStringInfo(&buf, ", \"batch_size\": %d, \"max_epochs\": %d", r->batch_size, r->max_epochs);
 	append_double(&buf, "min_auc_gain", r->min_auc_gain);
 	appendStringInfo(&buf, ", \"patience\": %d", r->patience);

@@ -19,17 +19,23 @@ pgs_engine_normalization(pgs_recipe_normalisation n)
 		n == PGS_RECIPE_NORM_STANDARDIZE ? PGS_NORM_STANDARDIZE : PGS_NORM_SYMMETRIC;
 }
 
-/* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
+/* The network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
+static inline void
+pgs_engine_net_config(pgs_recipe_arch arch, int height, int width, int channels, pgs_net_config *config)
+{
+	pgs_net_config_defaults(config, pgs_engine_arch(arch));
+	config->in_channels = channels;
+	config->in_height = height;
+	config->in_width = width;
+}
+
 static inline pgs_status
 pgs_engine_net_create(const pgs_ops *ops, pgs_recipe_arch arch, int height, int width, int channels,
 					  pgs_net **out, pgs_error *err)
 {
 	pgs_net_config config;
 
-	pgs_net_config_defaults(&config, pgs_engine_arch(arch));
-	config.in_channels = channels;
-	config.in_height = height;
-	config.in_width = width;
+	pgs_engine_net_config(arch, height, width, channels, &config);
 	return pgs_net_create(ops, &config, out, err);
 }
 

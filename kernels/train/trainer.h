@@ -33,6 +33,12 @@ void		pgs_trainer_free(pgs_trainer *trainer);
 int			pgs_trainer_steps_per_epoch(const pgs_trainer *trainer);
 size_t		pgs_trainer_parameter_count(const pgs_trainer *trainer);
 
+/*
+ * The order in which epoch (1-based) visits n training images under a recipe's seed: order[k] is the index
+ * of the k-th image. Batches are consecutive runs of it; a last run shorter than the batch is left out.
+ */
+void		pgs_trainer_epoch_order(uint64_t seed, int epoch, int64_t n, int64_t *order);
+
 /* Shuffle for epoch (1-based) and set its learning rate; the next train_step takes its first batch. */
 pgs_status	pgs_trainer_begin_epoch(pgs_trainer *trainer, int epoch, pgs_error *err);
 

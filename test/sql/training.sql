@@ -155,6 +155,9 @@ SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM 
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"saturation": 1.5}}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"architecture": "inception_v3", "input_size": 64}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"optimizer": "adam", "nesterov": true}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"rmsprop_style": "keras"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": 3, "max_epochs": 2}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"dropout": 1}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"device": "tpu"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"pretrained": "nonexistent"}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '[1, 2]');

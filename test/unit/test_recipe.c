@@ -65,6 +65,17 @@ test_validation_messages(void)
 	r.augmentation.saturation_low = 2;
 	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
 	CHECK(strstr(err.message, "augmentation.saturation") != NULL);
+
+	/* A warm-up longer than the run, and dropout that would drop everything. */
+	pgs_recipe_init(&r);
+	CHECK(r.rmsprop_style == PGS_RECIPE_RMSPROP_TENSORFLOW && r.warmup_epochs == 0 && r.dropout == 0.5);
+	r.warmup_epochs = r.max_epochs + 1;
+	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECK(strstr(err.message, "warmup_epochs") != NULL);
+	pgs_recipe_init(&r);
+	r.dropout = 1;
+	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECK(strstr(err.message, "dropout") != NULL);
 }
 
 static void
@@ -74,6 +85,8 @@ test_names_round_trip(void)
 		CHECK(pgs_recipe_arch_parse(pgs_recipe_arch_name(i)) == i);
 	for (int i = 0; i < PGS_RECIPE_OPTIMIZER_N; i++)
 		CHECK(pgs_recipe_optimizer_parse(pgs_recipe_optimizer_name(i)) == i);
+	for (int i = 0; i < PGS_RECIPE_RMSPROP_STYLE_N; i++)
+		CHECK(pgs_recipe_rmsprop_style_parse(pgs_recipe_rmsprop_style_name(i)) == i);
 	for (int i = 0; i < PGS_RECIPE_NORM_N; i++)
 		CHECK(pgs_recipe_normalisation_parse(pgs_recipe_normalisation_name(i)) == i);
 	for (int i = 0; i < PGS_PRESET_N; i++)
