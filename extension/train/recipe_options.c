@@ -15,10 +15,10 @@
 
 static const char *const training_keys[] = {
 	"recipe", "architecture", "input_size", "pretrained", "optimizer", "learning_rate", "momentum",
-	"nesterov", "rho", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "warmup_epochs", "step_epochs",
-	"gamma", "clip_norm", "batch_size", "balance", "max_epochs", "min_auc_gain", "patience", "augmentation",
-	"normalization", "preprocess", "seed", "device", "pretrained_model_id", "devices", "cpu_replicas",
-	"sync_batchnorm", NULL
+	"nesterov", "rho", "rmsprop_style", "epsilon", "beta1", "beta2", "weight_decay", "schedule", "warmup_epochs",
+	"step_epochs", "gamma", "clip_norm", "dropout", "batch_size", "balance", "max_epochs", "min_auc_gain", "patience",
+	"augmentation", "normalization", "preprocess", "seed", "device", "pretrained_model_id", "devices",
+	"cpu_replicas", "sync_batchnorm", NULL
 };
 
 static const char *const preprocess_keys[] = {"method", "diameter", NULL};
@@ -107,6 +107,8 @@ pgscreen_recipe_from_options(Jsonb *options, const char *function, ResolvedRecip
 	(void) options_get_double(&reader, "momentum", -INFINITY, INFINITY, &r->momentum);
 	(void) options_get_bool(&reader, "nesterov", &r->nesterov);
 	(void) options_get_double(&reader, "rho", -INFINITY, INFINITY, &r->rho);
+	if (options_get_enum(&reader, "rmsprop_style", NAMES(rmsprop_style, PGS_RECIPE_RMSPROP_STYLE_N), &choice))
+		r->rmsprop_style = choice;
 	(void) options_get_double(&reader, "epsilon", -INFINITY, INFINITY, &r->epsilon);
 	(void) options_get_double(&reader, "beta1", -INFINITY, INFINITY, &r->beta1);
 	(void) options_get_double(&reader, "beta2", -INFINITY, INFINITY, &r->beta2);
@@ -117,6 +119,7 @@ pgscreen_recipe_from_options(Jsonb *options, const char *function, ResolvedRecip
 	(void) options_get_int(&reader, "step_epochs", PG_INT32_MIN, PG_INT32_MAX, &r->step_epochs);
 	(void) options_get_double(&reader, "gamma", -INFINITY, INFINITY, &r->gamma);
 	(void) options_get_double(&reader, "clip_norm", -INFINITY, INFINITY, &r->clip_norm);
+	(void) options_get_double(&reader, "dropout", -INFINITY, INFINITY, &r->dropout);
 	(void) options_get_int(&reader, "batch_size", PG_INT32_MIN, PG_INT32_MAX, &r->batch_size);
 	if (options_get_enum(&reader, "balance", NAMES(balance, PGS_RECIPE_BALANCE_N), &choice))
 		r->balance = choice;
@@ -249,6 +252,7 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	append_double(&buf, "momentum", r->momentum);
 	appendStringInfo(&buf, ", \"nesterov\": %s", r->nesterov ? "true" : "false");
 	append_double(&buf, "rho", r->rho);
+	append_string(&buf, "rmsprop_style", pgs_recipe_rmsprop_style_name(r->rmsprop_style));
 	append_double(&buf, "epsilon", r->epsilon);
 	append_double(&buf, "beta1", r->beta1);
 	append_double(&buf, "beta2", r->beta2);
@@ -257,6 +261,7 @@ pgscreen_recipe_to_json(const ResolvedRecipe *resolved)
 	appendStringInfo(&buf, ", \"warmup_epochs\": %d, \"step_epochs\": %d", r->warmup_epochs, r->step_epochs);
 	append_double(&buf, "gamma", r->gamma);
 	append_double(&buf, "clip_norm", r->clip_norm);
+	append_double(&buf, "dropout", r->dropout);
 	appendStringInfo(&buf, ", \"batch_size\": %d", r->batch_size);
 	append_string(&buf, "balance", pgs_recipe_balance_name(r->balance));
 	appendStringInfo(&buf, ", \"max_epochs\": %d", r->max_epochs);

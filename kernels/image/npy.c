@@ -215,7 +215,7 @@ parse_dict(const char *text, size_t text_len, pgs_npy_header *hdr, pgs_error *er
 }
 
 pgs_status
-pgs_npy_parse_header(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_error *err)
+pgs_npy_parse_prefix(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_error *err)
 {
 	size_t		prefix,
 				header_len;
@@ -257,6 +257,18 @@ pgs_npy_parse_header(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_er
 		return pgs_fail(err, PGS_ERR_LIMIT, "NPY array size overflows");
 	hdr->data_offset = prefix + header_len;
 	hdr->data_bytes = (size_t) numel * pgs_dtype_size(hdr->dtype);
+	if (hdr->data_bytes > SIZE_MAX - hdr->data_offset)
+		return pgs_fail(err, PGS_ERR_LIMIT, "NPY array size overflows");
+	return PGS_OK;
+}
+
+pgs_status
+pgs_npy_parse_header(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_error *err)
+{
+	pgs_status	st;
+
+	if ((st = pgs_npy_parse_prefix(buf, len, hdr, err)) != PGS_OK)
+		return st;
 	if (len - hdr->data_offset < hdr->data_bytes)
 		return pgs_fail(err, PGS_ERR_BAD_DATA, "NPY data is truncated: shape needs %zu bytes, %zu present",
 						hdr->data_bytes, len - hdr->data_offset);

@@ -29,6 +29,12 @@ typedef struct pgs_npy_header
 /* Parse and validate the header; the data length must match the shape exactly. */
 pgs_status	pgs_npy_parse_header(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_error *err);
 
+/*
+ * Parse the header from the first bytes of a file (len may stop anywhere after the header), filling in
+ * data_offset and data_bytes without checking them against a length: the caller knows the file's size.
+ */
+pgs_status	pgs_npy_parse_prefix(const uint8_t *buf, size_t len, pgs_npy_header *hdr, pgs_error *err);
+
 /* Read a whole file into a C-order, native-endian tensor allocated with `allocator`. */
 pgs_status	pgs_npy_read(const uint8_t *buf, size_t len, const pgs_allocator *allocator, pgs_tensor *out,
 						 pgs_error *err);

@@ -105,6 +105,51 @@ read_entry(zip_t *zip, zip_uint64_t index, const char *name, zip_uint64_t size, 
 	return PGS_OK;
 }
 
+/*
+ * The .npy header at the start of entry `index` (a header is at most NPY_HEADER_SLACK bytes), with the
+ * declared array checked against the entry's size: a shape can then be judged before any data is read.
+ */
+static pgs_status
+read_header(zip_t *zip, zip_uint64_t index, const char *name, zip_uint64_t size, pgs_npy_header *hdr,
+			pgs_error *err)
+{
+	zip_uint64_t want = size < NPY_HEADER_SLACK + 16 ? size : NPY_HEADER_SLACK + 16;
+	uint8_t    *buf;
+	zip_file_t *file;
+	zip_int64_t got;
+	pgs_status	st;
+
+	if ((buf = malloc(want + 1)) == NULL)
+		return pgs_fail(err, PGS_ERR_NO_MEMORY, "out of memory reading npz entry \"%s\"", name);
+	if ((file = zip_fopen_index(zip, index, 0)) == NULL)
+	{
+		free(buf);
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "cannot open npz entry \"%s\": %s", name, zip_strerror(zip));
+	}
+	got = zip_fread(file, buf, want);
+	zip_fclose(file);
+	if (got < 0 || (zip_uint64_t) got != want)
+		st = pgs_fail(err, PGS_ERR_BAD_DATA, "npz entry \"%s\" is corrupt", name);
+	else if ((st = pgs_npy_parse_prefix(buf, want, hdr, err)) != PGS_OK)
+		st = pgs_fail(err, st, "npz entry \"%s\" is not a valid .npy array", name);
+	else if (hdr->data_offset + hdr->data_bytes != size)
+		st = pgs_fail(err, PGS_ERR_BAD_DATA, "npz entry \"%s\" is %llu bytes, but its header declares %zu",
+					  name, (unsigned long long) size, hdr->data_offset + hdr->data_bytes);
+	free(buf);
+	return st;
+}
+
+static bool
+same_shape(const pgs_npy_header *hdr, const pgs_net_tensor *t)
+{
+	if (hdr->ndim != t->ndim)
+		return false;
+	for (int d = 0; d < hdr->ndim; d++)
+		if (hdr->shape[d] != t->shape[d])
+			return false;
+	return true;
+}
+
 static void
 format_shape(char *out, size_t size, const int64_t *shape, int ndim)
 {
@@ -117,36 +162,28 @@ format_shape(char *out, size_t size, const int64_t *shape, int ndim)
 }
 
 static pgs_status
-decode_tensor(const pgs_net_tensor *t, const char *entry, const uint8_t *npy, size_t len, bool *shape_differs,
-			  float **values, pgs_error *err)
+shape_error(const pgs_net_tensor *t, const pgs_npy_header *hdr, pgs_error *err)
 {
-	pgs_npy_header hdr;
+	char		have[96],
+				want[96];
+
+	format_shape(have, sizeof(have), hdr->shape, hdr->ndim);
+	format_shape(want, sizeof(want), t->shape, t->ndim);
+	return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "tensor \"%s\" has shape %s, the network needs %s",
+					t->name, have, want);
+}
+
+/* The values of an entry whose header already matched tensor t. */
+static pgs_status
+decode_tensor(const pgs_net_tensor *t, const char *entry, const uint8_t *npy, size_t len, float **values,
+			  pgs_error *err)
+{
 	pgs_tensor	tensor;
 	pgs_status	st;
 
 	*values = NULL;
-	*shape_differs = false;
-	if ((st = pgs_npy_parse_header(npy, len, &hdr, err)) != PGS_OK)
-		return pgs_fail(err, st, "npz entry \"%s\" is not a valid .npy array", entry);
-	if (hdr.dtype != PGS_DTYPE_F32)
-		return pgs_fail(err, PGS_ERR_UNSUPPORTED, "tensor \"%s\" is %s, not float32", t->name,
-						pgs_dtype_name(hdr.dtype));
-	if (hdr.ndim != t->ndim)
-		*shape_differs = true;
-	for (int d = 0; d < hdr.ndim && !*shape_differs; d++)
-		*shape_differs = hdr.shape[d] != t->shape[d];
-	if (*shape_differs)
-	{
-		char		have[96],
-					want[96];
-
-		format_shape(have, sizeof(have), hdr.shape, hdr.ndim);
-		format_shape(want, sizeof(want), t->shape, t->ndim);
-		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "tensor \"%s\" has shape %s, the network needs %s",
-						t->name, have, want);
-	}
 	if ((st = pgs_npy_read(npy, len, &pgs_malloc_allocator, &tensor, err)) != PGS_OK)
-		return st;
+		return pgs_fail(err, st, "npz entry \"%s\" is not a valid .npy array", entry);
 	for (size_t i = 0; i < t->numel; i++)
 		if (!isfinite(((float *) tensor.data)[i]))
 		{
@@ -193,7 +230,7 @@ pgs_npz_import(pgs_net *net, const uint8_t *data, size_t len, pgs_npz_match matc
 		const pgs_net_tensor *t;
 		int			ti;
 		uint8_t    *npy;
-		bool		shape_differs;
+		pgs_npy_header hdr;
 
 		if (zip_stat_index(zip, e, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) || !(zs.valid & ZIP_STAT_SIZE) ||
 			!(zs.valid & ZIP_STAT_CRC))
@@ -224,16 +261,31 @@ pgs_npz_import(pgs_net *net, const uint8_t *data, size_t len, pgs_npz_match matc
 			st = pgs_fail(err, PGS_ERR_BAD_DATA, "npz has tensor \"%s\" twice", name);
 			break;
 		}
+		/*
+		 * The header first: ImageNet's 1000-class head is skipped on its declared shape without reading its
+		 * data, and an entry is read whole only when its shape is the tensor's, so no entry makes the import
+		 * allocate more than the network's own tensors need.
+		 */
+		if ((st = read_header(zip, e, zs.name, zs.size, &hdr, err)) != PGS_OK)
+			break;
+		if (hdr.dtype != PGS_DTYPE_F32)
+		{
+			st = pgs_fail(err, PGS_ERR_UNSUPPORTED, "tensor \"%s\" is %s, not float32", t->name,
+						  pgs_dtype_name(hdr.dtype));
+			break;
+		}
+		if (!same_shape(&hdr, t))
+		{
+			if (match == PGS_NPZ_PRETRAINED && is_head_tensor(name))
+				goto skip;
+			st = shape_error(t, &hdr, err);
+			break;
+		}
 		if ((st = read_entry(zip, e, zs.name, zs.size, zs.crc, t->numel * sizeof(float) + NPY_HEADER_SLACK, &npy,
 							 err)) != PGS_OK)
 			break;
-		st = decode_tensor(t, zs.name, npy, zs.size, &shape_differs, &loads[ti].values, err);
+		st = decode_tensor(t, zs.name, npy, zs.size, &loads[ti].values, err);
 		free(npy);
-		if (st != PGS_OK && shape_differs && match == PGS_NPZ_PRETRAINED && is_head_tensor(name))
-		{
-			st = PGS_OK;
-			goto skip;
-		}
 		if (st != PGS_OK)
 			break;
 		continue;

@@ -18,17 +18,23 @@ pgs_recipe_arch_of_engine(pgs_arch arch)
 	return arch == PGS_ARCH_SMALL_CNN ? PGS_RECIPE_SMALL_CNN : PGS_RECIPE_INCEPTION_V3;
 }
 
-/* A network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
+/* The network of the architecture for h×w×c inputs with one sigmoid output (the referable/non-referable head). */
+static inline void
+pgs_engine_net_config(pgs_recipe_arch arch, int height, int width, int channels, pgs_net_config *config)
+{
+	pgs_net_config_defaults(config, pgs_engine_arch(arch));
+	config->in_channels = channels;
+	config->in_height = height;
+	config->in_width = width;
+}
+
 static inline pgs_status
 pgs_engine_net_create(const pgs_ops *ops, pgs_recipe_arch arch, int height, int width, int channels,
 					  pgs_net **out, pgs_error *err)
 {
 	pgs_net_config config;
 
-	pgs_net_config_defaults(&config, pgs_engine_arch(arch));
-	config.in_channels = channels;
-	config.in_height = height;
-	config.in_width = width;
+	pgs_engine_net_config(arch, height, width, channels, &config);
 	return pgs_net_create(ops, &config, out, err);
 }
 

@@ -7,6 +7,7 @@
 static const char *const architecture_names[] = {"inception_v3", "small_cnn"};
 static const char *const optimizer_names[] = {"sgd", "rmsprop", "adam", "adamw"};
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
+static const char *const rmsprop_style_names[] = {"tensorflow", "pytorch"};
 static const char *const preprocess_names[] = {"none", "voets2018", "graham"};
 static const char *const preset_names[] = {"none", "pgscreen_default", "voets2019_plos", "voets2018_thesis",
 "gulshan2016"};
@@ -29,6 +30,7 @@ parse_name(const char *name, const char *const *names, int n)
 NAME_FUNCTIONS(arch, pgs_recipe_arch, architecture_names, PGS_RECIPE_ARCH_N)
 NAME_FUNCTIONS(optimizer, pgs_recipe_optimizer, optimizer_names, PGS_RECIPE_OPTIMIZER_N)
 NAME_FUNCTIONS(schedule, pgs_recipe_schedule, schedule_names, PGS_RECIPE_LR_N)
+NAME_FUNCTIONS(rmsprop_style, pgs_recipe_rmsprop_style, rmsprop_style_names, PGS_RECIPE_RMSPROP_STYLE_N)
 NAME_FUNCTIONS(preprocess, pgs_recipe_preprocess, preprocess_names, PGS_RECIPE_PREPROCESS_N)
 NAME_FUNCTIONS(preset, pgs_recipe_preset, preset_names, PGS_PRESET_N)
 NAME_FUNCTIONS(balance, pgs_recipe_balance, balance_names, PGS_RECIPE_BALANCE_N)
@@ -190,6 +192,10 @@ pgs_recipe_init(pgs_recipe *r)
 	pgs_recipe_apply_preset(r, PGS_PRESET_PGSCREEN_DEFAULT);
 	r->step_epochs = 30;
 	r->gamma = 0.1;
+	/* What the engine did before these were options: TF-slim's RMSProp, no warm-up, torchvision's dropout. */
+	r->rmsprop_style = PGS_RECIPE_RMSPROP_TENSORFLOW;
+	r->warmup_epochs = 0;
+	r->dropout = 0.5;
 	r->preprocess = PGS_RECIPE_PREPROCESS_NONE;
 	strcpy(r->device, "auto");
 }
@@ -231,6 +237,10 @@ pgs_recipe_validate(const pgs_recipe *r, pgs_error *err)
 		return out_of_range(err, "step_epochs", "at least 1");
 	if (!(r->gamma > 0 && r->gamma <= 1))
 		return out_of_range(err, "gamma", "in (0, 1]");
+	if ((int) r->rmsprop_style < 0 || r->rmsprop_style >= PGS_RECIPE_RMSPROP_STYLE_N)
+		return out_of_range(err, "rmsprop_style", "\"tensorflow\" or \"pytorch\"");
+	if (!(r->dropout >= 0 && r->dropout < 1))
+		return out_of_range(err, "dropout", "in [0, 1)");
 	if (!(r->clip_norm >= 0) || !isfinite(r->clip_norm))
 		return out_of_range(err, "clip_norm", "0 (off) or positive");
 	if (r->batch_size < 1 || r->batch_size > 4096)

@@ -36,6 +36,14 @@ typedef enum pgs_recipe_schedule
 	PGS_RECIPE_LR_N
 } pgs_recipe_schedule;
 
+/* RMSProp's two published flavours (kernels/device/optim_math.h has the formulas). */
+typedef enum pgs_recipe_rmsprop_style
+{
+	PGS_RECIPE_RMSPROP_TENSORFLOW = 0,	/* ε inside the square root, mean square from 1, lr in the momentum */
+	PGS_RECIPE_RMSPROP_PYTORCH,	/* torch.optim.RMSprop: ε outside, mean square from 0 */
+	PGS_RECIPE_RMSPROP_STYLE_N
+} pgs_recipe_rmsprop_style;
+
 typedef enum pgs_recipe_preprocess
 {
 	PGS_RECIPE_PREPROCESS_NONE = 0,		/* inputs are NPY tensors, already preprocessed */
@@ -76,14 +84,16 @@ typedef struct pgs_recipe
 	double		momentum;		/* SGD, RMSProp */
 	bool		nesterov;		/* SGD */
 	double		rho;			/* RMSProp: decay of the squared-gradient average */
+	pgs_recipe_rmsprop_style rmsprop_style;
 	double		epsilon;		/* RMSProp, Adam */
 	double		beta1, beta2;	/* Adam */
 	double		weight_decay;	/* L2 (decoupled for AdamW) */
 	pgs_recipe_schedule schedule;
-	int			warmup_epochs;	/* linear warm-up of the learning rate over the first epochs; 0 is off */
+	int			warmup_epochs;	/* any schedule: a linear ramp over the first warmup_epochs epochs' steps; 0 is off */
 	int			step_epochs;	/* step schedule: multiply by gamma every step_epochs */
 	double		gamma;
 	double		clip_norm;		/* global gradient-norm clipping; 0 is off */
+	double		dropout;		/* before the classifier, in training */
 
 	int			batch_size;
 	pgs_recipe_balance balance;
@@ -128,12 +138,14 @@ pgs_status	pgs_recipe_validate(const pgs_recipe *recipe, pgs_error *err);
 const char *pgs_recipe_arch_name(pgs_recipe_arch v);
 const char *pgs_recipe_optimizer_name(pgs_recipe_optimizer v);
 const char *pgs_recipe_schedule_name(pgs_recipe_schedule v);
+const char *pgs_recipe_rmsprop_style_name(pgs_recipe_rmsprop_style v);
 const char *pgs_recipe_preprocess_name(pgs_recipe_preprocess v);
 const char *pgs_recipe_preset_name(pgs_recipe_preset v);
 const char *pgs_recipe_balance_name(pgs_recipe_balance v);
 int			pgs_recipe_arch_parse(const char *name);
 int			pgs_recipe_optimizer_parse(const char *name);
 int			pgs_recipe_schedule_parse(const char *name);
+int			pgs_recipe_rmsprop_style_parse(const char *name);
 int			pgs_recipe_preprocess_parse(const char *name);
 int			pgs_recipe_normalization_parse(const char *name);
 int			pgs_recipe_preset_parse(const char *name);

@@ -68,6 +68,7 @@ optimizer_config(const pgs_recipe *r, int steps_per_epoch, pgs_optimizer_config 
 	c->eps = (float) r->epsilon;
 	c->beta1 = (float) r->beta1;
 	c->beta2 = (float) r->beta2;
+	c->rmsprop_style = r->rmsprop_style == PGS_RECIPE_RMSPROP_PYTORCH ? PGS_RMSPROP_TORCH : PGS_RMSPROP_TF;
 	c->clip_norm = (float) r->clip_norm;
 	/* The recipe's schedules are per epoch; the engine's count optimiser steps. */
 	switch (r->schedule)
@@ -94,6 +95,7 @@ pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_
 				   const pgs_data_cache *validation, pgs_trainer **out, pgs_error *err)
 {
 	pgs_trainer *t;
+	pgs_net_config net;
 	pgs_optimizer_config opt;
 	size_t		pixels;
 	int			buffer_batch;
@@ -123,8 +125,9 @@ pgs_trainer_create(const pgs_recipe *recipe, const pgs_ops *ops, const pgs_data_
 	t->batch_size = recipe->batch_size < training->count ? recipe->batch_size : (int) training->count;
 	t->steps_per_epoch = (int) (training->count / t->batch_size);
 
-	if ((st = pgs_engine_net_create(ops, recipe->architecture, training->height, training->width,
-									training->channels, &t->net, err)) != PGS_OK ||
+	pgs_engine_net_config(recipe->architecture, training->height, training->width, training->channels, &net);
+	net.dropout = (float) recipe->dropout;
+	if ((st = pgs_net_create(ops, &net, &t->net, err)) != PGS_OK ||
 		(st = pgs_net_init_weights(t->net, pgs_model_weights_seed(recipe->seed), err)) != PGS_OK)
 		goto fail;
 	optimizer_config(recipe, t->steps_per_epoch, &opt);
@@ -247,25 +250,41 @@ balanced_order(pgs_trainer *t, pgs_prng *rng)
 }
 
 /* Fisher–Yates from the seed and the epoch alone, so a resumed run shuffles as the uninterrupted one. */
+static void
+seed_epoch(pgs_prng *rng, uint64_t seed, int epoch)
+{
+	pgs_prng_seed(rng, pgs_prng_mix(seed, STREAM_SHUFFLE), (uint64_t) epoch);
+}
+
+void
+pgs_trainer_shuffle_order(uint64_t seed, int epoch, int64_t n, int64_t *order)
+{
+	pgs_prng	rng;
+
+	seed_epoch(&rng, seed, epoch);
+	for (int64_t i = 0; i < n; i++)
+		order[i] = i;
+	shuffle(&rng, order, n);
+}
+
 pgs_status
 pgs_trainer_begin_epoch(pgs_trainer *t, int epoch, pgs_error *err)
 {
-	pgs_prng	rng;
 	const pgs_data_cache *c = t->training;
 	int64_t		n = c->count;
 
 	if (epoch < 1)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "epochs count from 1");
-	pgs_prng_seed(&rng, pgs_prng_mix(t->recipe.seed, STREAM_SHUFFLE), (uint64_t) epoch);
 	if (t->recipe.balance == PGS_RECIPE_BALANCE_OVERSAMPLE && c->positives > 0 && c->positives < n &&
 		c->positives * 2 != n)
-		balanced_order(t, &rng);
-	else
 	{
-		for (int64_t i = 0; i < n; i++)
-			t->order[i] = i;
-		shuffle(&rng, t->order, n);
+		pgs_prng	rng;
+
+		seed_epoch(&rng, t->recipe.seed, epoch);
+		balanced_order(t, &rng);
 	}
+	else
+		pgs_trainer_shuffle_order(t->recipe.seed, epoch, n, t->order);
 	t->epoch = epoch;
 	t->next_step = 0;
 	pgs_optimizer_set_steps(t->optimizer, (int64_t) (epoch - 1) * t->steps_per_epoch);

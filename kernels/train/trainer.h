@@ -48,6 +48,13 @@ pgs_status	pgs_trainer_join(pgs_trainer *trainer, struct pgs_collective *group, 
 pgs_status	pgs_trainer_sync_replicas(pgs_trainer *trainer, pgs_error *err);
 
 /*
+ * The order in which epoch (1-based) visits n training images under a recipe's seed when it does not balance
+ * the classes: order[k] is the index of the k-th image. Batches are consecutive runs of it; a last run
+ * shorter than the batch is left out.
+ */
+void		pgs_trainer_shuffle_order(uint64_t seed, int epoch, int64_t n, int64_t *order);
+
+/*
  * Shuffle for epoch (1-based) and set its learning rate; the next train_step takes its first batch. With
  * balance "oversample" the epoch draws half its images from each class (the rarer class repeated, the
  * commoner subsampled afresh each epoch), keeping the epoch's length.

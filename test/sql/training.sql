@@ -158,6 +158,9 @@ SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM 
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"augmentation": {"saturation": 1.5}}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"architecture": "inception_v3", "input_size": 64}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"optimizer": "adam", "nesterov": true}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"rmsprop_style": "keras"}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"warmup_epochs": 3, "max_epochs": 2}');
+SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"dropout": 1}');
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"device": "tpu"}');
 -- several devices for one job
 SELECT screen.train('m', 'SELECT img, true FROM photos', 'SELECT img, true FROM photos', '{"cpu_replicas": 3, "batch_size": 32}');

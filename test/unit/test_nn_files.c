@@ -7,6 +7,8 @@
 #include "../../kernels/train/stored_model.h"
 #include "nn_testing.h"
 
+#include <zip.h>
+
 static const pgs_ops *ops;
 static pgs_error err;
 
@@ -461,6 +463,89 @@ test_npz_refuses_corrupt_entries(void)
 	pgs_net_free(b);
 }
 
+/* A copy of an npz (stored entries) whose entry `name` carries `extra` zero bytes after its array. */
+static uint8_t *
+pad_entry(const uint8_t *npz, size_t len, const char *name, size_t extra, size_t *out_len)
+{
+	zip_error_t ze;
+	zip_source_t *in_src = zip_source_buffer_create(npz, len, 0, &ze),
+			   *out_src = zip_source_buffer_create(NULL, 0, 0, &ze);
+	zip_t	   *in = zip_open_from_source(in_src, ZIP_RDONLY, &ze),
+			   *out = zip_open_from_source(out_src, ZIP_TRUNCATE, &ze);
+	uint8_t    *result = NULL;
+	zip_stat_t	zs;
+
+	zip_source_keep(out_src);
+	for (zip_int64_t i = 0; i < zip_get_num_entries(in, 0); i++)
+	{
+		bool		padded = zip_stat_index(in, i, 0, &zs) == 0 && strcmp(zs.name, name) == 0;
+		size_t		size = zs.size + (padded ? extra : 0);
+		uint8_t    *data = calloc(1, size);
+		zip_file_t *f = zip_fopen_index(in, i, 0);
+
+		CHECK(f != NULL && zip_fread(f, data, zs.size) == (zip_int64_t) zs.size);
+		zip_fclose(f);
+		CHECK(zip_file_add(out, zs.name, zip_source_buffer(out, data, size, 1), 0) >= 0);
+	}
+	CHECK(zip_close(out) == 0);
+	zip_discard(in);
+	if (zip_source_stat(out_src, &zs) == 0 && zip_source_open(out_src) == 0)
+	{
+		result = malloc(zs.size);
+		*out_len = (size_t) zip_source_read(out_src, result, zs.size);
+		zip_source_close(out_src);
+	}
+	zip_source_free(out_src);
+	return result;
+}
+
+/*
+ * ImageNet's head (1000 classes: 128 KB for this network's fc.weight, more than the 1-output tensor plus a
+ * header's slack) is left out as pretrained on the shape its header declares, whole or deflated; a tensor
+ * of the right shape that claims more bytes than that shape needs is still refused.
+ */
+static void
+test_npz_pretrained_takes_large_head(void)
+{
+	pgs_net    *imagenet = make_net(true, 1000, 4),
+			   *plain1 = make_net(false, 1, 5);
+	uint8_t    *npz;
+	size_t		len;
+	pgs_npz_report report;
+
+	if (!imagenet || !plain1)
+		return;
+	for (int deflate = 0; deflate <= 1; deflate++)
+	{
+		CHECK_OK(pgs_npz_export(imagenet, deflate, &pgs_malloc_allocator, &npz, &len, &err), &err);
+		CHECK_OK(pgs_npz_import(plain1, npz, len, PGS_NPZ_PRETRAINED, &report, &err), &err);
+		CHECK(report.skipped == 2 + 7 && report.loaded == pgs_net_tensor_count(plain1) - 2);
+		CHECK_FAILS(pgs_npz_import(plain1, npz, len, PGS_NPZ_EXACT, &report, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+		free(npz);
+	}
+	{
+		/* conv1.conv.weight's entry, its header's shape kept, padded by a megabyte of extra data. */
+		pgs_net    *one = make_net(false, 1, 6);
+		const pgs_net_tensor *t = pgs_net_find_tensor(one, "conv1.conv.weight");
+		uint8_t    *good;
+		size_t		good_len;
+
+		CHECK_OK(pgs_npz_export(one, false, &pgs_malloc_allocator, &good, &good_len, &err), &err);
+		CHECK(t != NULL);
+		npz = pad_entry(good, good_len, "conv1.conv.weight.npy", (size_t) 1 << 20, &len);
+		if (npz != NULL)
+		{
+			CHECK_FAILS(pgs_npz_import(one, npz, len, PGS_NPZ_PRETRAINED, &report, &err), PGS_ERR_BAD_DATA, &err);
+			CHECKF(strstr(err.message, "but its header declares") != NULL, "%s", err.message);
+			free(npz);
+		}
+		free(good);
+		pgs_net_free(one);
+	}
+	pgs_net_free(imagenet);
+	pgs_net_free(plain1);
+}
+
 int
 main(void)
 {
@@ -472,5 +557,6 @@ main(void)
 	RUN(test_npz_round_trip);
 	RUN(test_npz_refuses_mismatches);
 	RUN(test_npz_refuses_corrupt_entries);
+	RUN(test_npz_pretrained_takes_large_head);
 	return unit_done();
 }

@@ -102,6 +102,13 @@ test_validation_messages(void)
 	r.warmup_epochs = 4;
 	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
 	CHECKF(strcmp(err.message, "option \"warmup_epochs\" must be between 0 and max_epochs") == 0, "%s", err.message);
+
+	/* Dropout that would drop everything. */
+	pgs_recipe_init(&r);
+	CHECK(r.rmsprop_style == PGS_RECIPE_RMSPROP_TENSORFLOW && r.warmup_epochs == 0 && r.dropout == 0.5);
+	r.dropout = 1;
+	CHECK_FAILS(pgs_recipe_validate(&r, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	CHECK(strstr(err.message, "dropout") != NULL);
 }
 
 static void
@@ -113,6 +120,8 @@ test_names_round_trip(void)
 		CHECK(pgs_recipe_optimizer_parse(pgs_recipe_optimizer_name(i)) == i);
 	for (int i = 0; i < PGS_NORM_N; i++)
 		CHECK(pgs_recipe_normalization_parse(pgs_normalization_name(i)) == i);
+	for (int i = 0; i < PGS_RECIPE_RMSPROP_STYLE_N; i++)
+		CHECK(pgs_recipe_rmsprop_style_parse(pgs_recipe_rmsprop_style_name(i)) == i);
 	for (int i = 0; i < PGS_PRESET_N; i++)
 		CHECK(pgs_recipe_preset_parse(pgs_recipe_preset_name(i)) == i);
 	for (int i = 0; i < PGS_RECIPE_BALANCE_N; i++)
