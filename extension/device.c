@@ -195,7 +195,7 @@ pgscreen_device_ops(void)
 }
 
 const pgs_cuda_module *
-pgscreen_cuda_module(void)
+pgscreen_loaded_cuda_module(void)
 {
 	if (pgscreen_gpu_count() > 0 && cuda.module->abi < 2)
 		elog(ERROR, "the CUDA module is too old for NCCL");

@@ -59,7 +59,7 @@ extern bool pgscreen_device_check_setting(const char *value, int *ordinal, char 
 extern int	pgscreen_gpu_count(void);
 /* The loaded CUDA module, for what is not an op (NCCL); errors like pgscreen_gpu_count. */
 struct pgs_cuda_module;
-extern const struct pgs_cuda_module *pgscreen_cuda_module(void);
+extern const struct pgs_cuda_module *pgscreen_loaded_cuda_module(void);
 
 /* DICOM (extension/dicom/dicom_functions.c): registers the DICOM codec with the image decoder; parses nothing. */
 extern void pgscreen_dicom_init(void);

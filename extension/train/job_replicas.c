@@ -130,7 +130,7 @@ join_group(pgs_collective *group, ReplicaHeader *h, void *shared, int rank, cons
 				   "could not join the replicas");
 	if (!h->on_gpus)
 		return;
-	module = pgscreen_cuda_module();
+	module = pgscreen_loaded_cuda_module();
 	replica_check(pgs_collective_barrier(group, &err), &err, "could not join the replicas");
 	pgscreen_check(module->nccl_open(ops, h->nccl_id, rank, h->replicas, &comm, &err), &err,
 				   "could not open NCCL between the replicas' GPUs");
@@ -234,7 +234,7 @@ pgscreen_job_replicas_start(JobRun *run, bool resume, const char *checkpoint)
 	pgscreen_job_report(run, psprintf("starting %d replicas", s->replicas));
 	pgs_error_clear(&err);
 	if (s->on_gpus)
-		pgscreen_check(pgscreen_cuda_module()->nccl_unique_id(h->nccl_id, &err), &err, "could not set up NCCL");
+		pgscreen_check(pgscreen_loaded_cuda_module()->nccl_unique_id(h->nccl_id, &err), &err, "could not set up NCCL");
 	pgscreen_check(pgs_data_cache_save(&run->training, h->data_path, &err), &err,
 				   "could not share the training data with the replicas");
 	for (int r = 1; r < s->replicas; r++)
