@@ -22,7 +22,6 @@ Bounds and why:
 - against the circle the generator drew: radius within 1.5 px + 0.008 R (the mask threshold is very dark,
   so defocus blur and the anti-aliased rim widen it), centre within 1.5 px when the frame does not cut it.
 """
-import io
 import json
 import os
 import subprocess
