@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make check: install missing packages, build, install into a throwaway tree, then check that no source
-# files depend on each other in a cycle and run the unit tests, the oracles, pg_regress and the TAP tests.
-# Exits non-zero if anything fails; ends with each runner's summary line.
+# files depend on each other in a cycle and run the unit tests, the oracles, pg_regress, the TAP tests and
+# every fuzz target for 30 seconds from its seeds. Exits non-zero if anything fails; ends with each runner's
+# summary line.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -26,7 +27,7 @@ stage() {
 	local rc=${PIPESTATUS[0]}
 	names+=("$name")
 	results+=("$([ "$rc" -eq 0 ] && echo ok || echo FAILED)")
-	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:|deps check:|include cycles:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
+	summaries+=("$(grep -E 'All tests successful|Result: |tests? (passed|failed)|Files=|oracles:|deps check:|include cycles:|^fuzz:' "$RUN/$name.log" | tail -n 2 | paste -sd' ')")
 	[ "$rc" -eq 0 ] || failed=1
 }
 
@@ -36,6 +37,8 @@ stage pydeps "$REPO/scripts/run-deps-check.sh"
 stage oracle "$REPO/scripts/run-oracles.sh"
 stage regress "$REPO/scripts/run-regress.sh"
 stage tap "$REPO/scripts/run-tap.sh"
+# A short run of each libFuzzer target: a parser regression shows here, long runs are `make fuzz`.
+stage fuzz env FUZZ_SECONDS=30 "$REPO/scripts/fuzz.sh"
 
 echo
 echo "== summary"

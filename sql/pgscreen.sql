@@ -677,13 +677,14 @@ CREATE FUNCTION screen.fundus_preprocess(
     img bytea,
     diameter int DEFAULT 299,
     method text DEFAULT 'voets2018',
-    ungradable text DEFAULT 'error')
+    ungradable text DEFAULT 'error',
+    exact boolean DEFAULT false)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'pgscreen_fundus_preprocess'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
 
-COMMENT ON FUNCTION screen.fundus_preprocess(bytea, int, text, text) IS
-'The circular fundus of a JPEG/PNG photograph scaled to diameter pixels across and centred in a black diameter×diameter square, as an NPY uint8 H×W×3 tensor. method voets2018 (the replication''s steps) or graham (then 4·(img − local average) + 128, outside 90 % of the circle 128). An ungradable photograph is an error, or NULL with ungradable => ''null''.';
+COMMENT ON FUNCTION screen.fundus_preprocess(bytea, int, text, text, boolean) IS
+'The circular fundus of a JPEG/PNG photograph scaled to diameter pixels across and centred in a black diameter×diameter square, as an NPY uint8 H×W×3 tensor. method voets2018 (the replication''s steps) or graham (then 4·(img − local average) + 128, outside 90 % of the circle 128). An ungradable photograph is an error, or NULL with ungradable => ''null''. A large JPEG is decoded at a reduced DCT scale that keeps the fundus at least diameter across (within a mean of 2 levels of the full-resolution steps); exact => true decodes at full resolution, the replication''s steps to the pixel.';
 
 CREATE FUNCTION screen.fundus_circle(
     img bytea,

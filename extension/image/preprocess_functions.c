@@ -68,9 +68,10 @@ verdict_sentence(const pgs_fundus_circle *circle)
 }
 
 /*
- * fundus_preprocess(img, diameter, method, ungradable): the fundus scaled to `diameter` pixels across,
+ * fundus_preprocess(img, diameter, method, ungradable, exact): the fundus scaled to `diameter` pixels across,
  * centred in a black square, as an NPY uint8 diameter×diameter×3 tensor. An ungradable photograph is an
  * error, or NULL with ungradable => 'null' so that a whole table can be processed and such rows counted.
+ * exact decodes at full resolution instead of the reduced DCT scale chosen for speed.
  */
 Datum
 pgscreen_fundus_preprocess(PG_FUNCTION_ARGS)
@@ -93,6 +94,8 @@ pgscreen_fundus_preprocess(PG_FUNCTION_ARGS)
 				 errhint("Use \"error\" or \"null\".")));
 	null_if_ungradable = strcmp(ungradable, "null") == 0;
 	fundus_options_from_arguments(fcinfo, &opts);
+	if (PG_GETARG_BOOL(4))
+		opts.scale_denom = 1;
 	pgscreen_allocator_init(&pixels, false);
 	pgs_error_clear(&err);
 	pgscreen_check(pgs_fundus_preprocess((const uint8_t *) VARDATA_ANY(img), VARSIZE_ANY_EXHDR(img), &opts,

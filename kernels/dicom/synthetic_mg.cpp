@@ -3,6 +3,7 @@
 #include "pseudonym.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <initializer_list>
 #include <stdexcept>
@@ -279,6 +280,46 @@ pgs_synthetic_mg_options_init(pgs_synthetic_mg_options *opts)
 	opts->instance_number = 1;
 }
 
+/* A UID as PS3.5 9.1 has it: at most 64 characters, components of digits without leading zeros, dots between. */
+static bool
+conformant_uid(const char *uid)
+{
+	size_t		n = strlen(uid);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+	{
+		bool		component_start = i == 0 || uid[i - 1] == '.';
+
+		if (uid[i] == '.' ? component_start || i == n - 1
+			: !isdigit(static_cast<unsigned char>(uid[i])) || (component_start && uid[i] == '0' && i + 1 < n && uid[i + 1] != '.'))
+			return false;
+	}
+	return true;
+}
+
+/* A single LO value: at most 64 characters, no backslash (the value separator), no control characters. */
+static bool
+conformant_lo(const char *value)
+{
+	size_t		n = strlen(value);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (value[i] == '\\' || static_cast<unsigned char>(value[i]) < 0x20 || value[i] == 0x7F)
+			return false;
+	return true;
+}
+
+/* Short String values hold at most 16 characters: a prefix and the start of a patient ID. */
+static std::string
+short_string(const std::string &value)
+{
+	return value.substr(0, 16);
+}
+
 extern "C" pgs_status
 pgs_dicom_synthetic_mammogram(const pgs_synthetic_mg_options *opts, const pgs_allocator *allocator, uint8_t **out,
 							  size_t *out_len, pgs_error *err)
@@ -292,6 +333,16 @@ pgs_dicom_synthetic_mammogram(const pgs_synthetic_mg_options *opts, const pgs_al
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "laterality must be L or R");
 	if (opts->view[0] != '\0' && strcmp(opts->view, "CC") != 0 && strcmp(opts->view, "MLO") != 0)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "view must be CC or MLO, not \"%s\"", opts->view);
+	if (opts->patient_id != NULL && !conformant_lo(opts->patient_id))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
+						"patient_id must be 1 to 64 characters without backslashes or control characters");
+	if (opts->patient_name != NULL && (strlen(opts->patient_name) == 0 || strlen(opts->patient_name) > 64))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "patient name must be 1 to 64 characters");
+	for (const char *uid : {opts->study_instance_uid, opts->series_instance_uid})
+		if (uid != NULL && !conformant_uid(uid))
+			return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT,
+							"\"%.80s%s\" is not a DICOM UID (up to 64 digits and dots, no empty component, no leading zero)",
+							uid, strlen(uid) > 80 ? "..." : "");
 	return dicom_fenced(err, [&]() -> pgs_status {
 		dicom_global_init();
 		Rng			rng(uint64_t(opts->seed));
@@ -423,15 +474,15 @@ pgs_dicom_synthetic_mammogram(const pgs_synthetic_mg_options *opts, const pgs_al
 			/* Nested: Other Patient IDs Sequence with an issuer; Request Attributes with a nested code. */
 			DcmItem    *other = new DcmItem();
 
-			put(other, DCM_PatientID, "NO-" + patient_id);
+			put(other, DCM_PatientID, ("NO-" + patient_id).substr(0, 64));
 			put(other, DCM_IssuerOfPatientID, "NORDLAND HF");
 			put(other, DCM_TypeOfPatientID, "TEXT");
 			insert_sequence(&ds, DCM_OtherPatientIDsSequence, {other});
 
 			DcmItem    *request = new DcmItem();
 
-			put(request, DCM_RequestedProcedureID, "RP" + patient_id);
-			put(request, DCM_ScheduledProcedureStepID, "SPS" + patient_id);
+			put(request, DCM_RequestedProcedureID, short_string("RP" + patient_id));
+			put(request, DCM_ScheduledProcedureStepID, short_string("SPS" + patient_id));
 			put(request, DCM_AccessionNumber, accession);
 			put(request, DCM_StudyInstanceUID, study_uid);
 			DcmItem    *issuer = new DcmItem();

@@ -111,8 +111,11 @@ void		pgs_fundus_mask(const pgs_image *rgb, uint8_t *mask);
  * (diameter/2)/radius with OpenCV-exact bilinear interpolation and pad with black, centred. The result is a
  * diameter×diameter×3 image from `allocator`. For graham, the local average colour is then subtracted and
  * everything outside 90 % of the circle set to the neutral 128.
+ * The crop is the full-resolution pipeline's, from the circle in full-resolution coordinates; rgb is the
+ * image decoded at 1/circle->scale_denom, sampled where the full-resolution pixels would lie (sub-pixel),
+ * so a reduced decode does not shift the result by the crop's rounding to the coarse grid.
  */
-pgs_status	pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_geometry *geometry, int diameter,
+pgs_status	pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_circle *circle, int diameter,
 								   pgs_fundus_method method, const pgs_allocator *allocator, pgs_image *out,
 								   pgs_error *err);
 

@@ -126,20 +126,54 @@ min_int(int a, int b)
 	return a < b ? a : b;
 }
 
+/*
+ * The crop of the full-resolution pipeline along one axis, in full-resolution pixels: from the truncated
+ * centre less the radius (clipped at 0) for the truncated diameter (clipped at the image's end).
+ */
+static void
+crop_span(double centre, double radius, int full_length, int *start, int *length)
+{
+	int			side = (int) (2.0 * radius);
+
+	*start = max_int(0, (int) ((int) centre - radius));
+	*length = min_int(*start + side, full_length) - *start;
+}
+
+/*
+ * Resample one axis of the crop from an image decoded at 1/denom: output pixel u samples full-resolution
+ * position (u + 0.5)/factor − 0.5 + start, which lies at (p + 0.5)/denom − 0.5 in the decoded image. The
+ * window of decoded pixels that covers the crop is where sampling clamps, as the crop's edges clamp it at
+ * full resolution; at denom 1 the window is the crop itself and the mapping the plain resize.
+ */
+static void
+scaled_window(int start, int length, int denom, int decoded_length, int *window_start, int *window_length,
+			  double *offset)
+{
+	int			first = start / denom,
+				last = min_int((start + length - 1) / denom, decoded_length - 1);
+
+	*window_start = first;
+	*window_length = last - first + 1;
+	*offset = (double) start / denom - first;
+}
+
 pgs_status
-pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_geometry *geometry, int diameter,
+pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_circle *circle, int diameter,
 					   pgs_fundus_method method, const pgs_allocator *allocator, pgs_image *out, pgs_error *err)
 {
-	double		r = geometry->radius;
-	/* As the replication: the centre is the truncated centroid, the crop side the truncated diameter. */
-	int			centre_x = (int) geometry->cx,
-				centre_y = (int) geometry->cy;
-	int			side = (int) (2.0 * r);
-	int			x0 = max_int(0, (int) (centre_x - r)),
-				y0 = max_int(0, (int) (centre_y - r));
-	int			crop_w = min_int(x0 + side, rgb->width) - x0,
-				crop_h = min_int(y0 + side, rgb->height) - y0;
-	double		factor = (diameter / 2.0) / r;
+	double		r = circle->radius;
+	int			denom = circle->scale_denom;
+	int			x0,
+				y0,
+				crop_w,
+				crop_h,
+				wx0,
+				wy0,
+				window_w,
+				window_h;
+	double		factor = (diameter / 2.0) / r,
+				offset_x,
+				offset_y;
 	int			out_w,
 				out_h,
 				top,
@@ -148,7 +182,15 @@ pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_geometry *geometry
 	pgs_status	st;
 
 	memset(out, 0, sizeof(*out));
-	if (!geometry->found || !(r > 0) || crop_w <= 0 || crop_h <= 0)
+	if (!circle->found || !(r > 0) || denom < 1)
+		return pgs_fail(err, PGS_ERR_INTERNAL, "no fundus to crop");
+	crop_span(circle->cx, r, circle->width, &x0, &crop_w);
+	crop_span(circle->cy, r, circle->height, &y0, &crop_h);
+	if (crop_w <= 0 || crop_h <= 0)
+		return pgs_fail(err, PGS_ERR_INTERNAL, "no fundus to crop");
+	scaled_window(x0, crop_w, denom, rgb->width, &wx0, &window_w, &offset_x);
+	scaled_window(y0, crop_h, denom, rgb->height, &wy0, &window_h, &offset_y);
+	if (window_w <= 0 || window_h <= 0)
 		return pgs_fail(err, PGS_ERR_INTERNAL, "no fundus to crop");
 	out_w = min_int(diameter, max_int(1, pgs_resize_length(crop_w, factor)));
 	out_h = min_int(diameter, max_int(1, pgs_resize_length(crop_h, factor)));
@@ -163,15 +205,22 @@ pgs_fundus_crop_resize(const pgs_image *rgb, const pgs_fundus_geometry *geometry
 	if ((pixels = pgs_alloc(allocator, (size_t) diameter * diameter * 3)) == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d image", diameter, diameter);
 	memset(pixels, 0, (size_t) diameter * diameter * 3);
-	st = pgs_resize_bilinear_u8((const uint8_t *) rgb->data + ((size_t) y0 * rgb->width + x0) * 3,
-								crop_w, crop_h, (size_t) rgb->width * 3, 3,
-								pixels + ((size_t) top * diameter + left) * 3, out_w, out_h,
-								(size_t) diameter * 3, factor, factor, err);
+	if (denom == 1)
+		st = pgs_resize_bilinear_u8((const uint8_t *) rgb->data + ((size_t) y0 * rgb->width + x0) * 3,
+									crop_w, crop_h, (size_t) rgb->width * 3, 3,
+									pixels + ((size_t) top * diameter + left) * 3, out_w, out_h,
+									(size_t) diameter * 3, factor, factor, err);
+	else
+		st = pgs_resample_bilinear_u8((const uint8_t *) rgb->data + ((size_t) wy0 * rgb->width + wx0) * 3,
+									  window_w, window_h, (size_t) rgb->width * 3, 3,
+									  pixels + ((size_t) top * diameter + left) * 3, out_w, out_h,
+									  (size_t) diameter * 3, 1.0 / (factor * denom), offset_x,
+									  1.0 / (factor * denom), offset_y, err);
 	if (st == PGS_OK && method == PGS_FUNDUS_GRAHAM)
 	{
 		/* Where the fundus centre lands: source pixel centres map to (s + 0.5)·factor − 0.5. */
-		double		cx = left + (geometry->cx - x0 + 0.5) * factor - 0.5,
-					cy = top + (geometry->cy - y0 + 0.5) * factor - 0.5;
+		double		cx = left + (circle->cx - x0 + 0.5) * factor - 0.5,
+					cy = top + (circle->cy - y0 + 0.5) * factor - 0.5;
 
 		st = subtract_local_average(pixels, diameter, cx, cy, diameter / 2.0, err);
 	}
@@ -315,7 +364,7 @@ pgs_fundus_preprocess(const uint8_t *data, size_t len, const pgs_fundus_options 
 		circle->gradable = circle->verdict == PGS_FUNDUS_GRADABLE;
 	}
 	if (out != NULL && circle->gradable)
-		st = pgs_fundus_crop_resize(&rgb, &geometry, opts->diameter, opts->method, allocator, out, err);
+		st = pgs_fundus_crop_resize(&rgb, circle, opts->diameter, opts->method, allocator, out, err);
 	pgs_image_free(&pgs_malloc_allocator, &rgb);
 	return st;
 }

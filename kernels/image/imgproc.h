@@ -28,6 +28,15 @@ pgs_status	pgs_resize_bilinear_u8(const uint8_t *src, int src_w, int src_h, size
 								   double factor_x, double factor_y, pgs_error *err);
 
 /*
+ * The same arithmetic for any axis-aligned mapping: output pixel d samples source position
+ * (d + 0.5)·scale − 0.5 + offset (per axis), clamped to the source as above. Resizing by factor is
+ * scale = 1/factor, offset = 0; a sub-pixel offset places a crop between source pixels.
+ */
+pgs_status	pgs_resample_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_stride, int channels,
+									 uint8_t *dst, int dst_w, int dst_h, size_t dst_stride, double scale_x,
+									 double offset_x, double scale_y, double offset_y, pgs_error *err);
+
+/*
  * Gaussian blur with standard deviation sigma (pixels) in both directions, a sampled kernel of OpenCV's size
  * for 8-bit images (2·round(3σ) + 1 taps) and mirrored borders (BORDER_REFLECT_101), computed in float and
  * rounded to 8 bits. src and dst are width×height×channels, tightly packed, and may not overlap.

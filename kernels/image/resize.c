@@ -23,13 +23,11 @@ pgs_resize_length(int length, double factor)
  * level now and then, so the axes differ here too.
  */
 static void
-axis_weights(int src_len, int dst_len, double factor, bool clamp_weights, int *index, short *weights)
+axis_weights(int src_len, int dst_len, double scale, double offset, bool clamp_weights, int *index, short *weights)
 {
-	double		scale = 1.0 / factor;
-
 	for (int d = 0; d < dst_len; d++)
 	{
-		float		f = (float) ((d + 0.5) * scale - 0.5);
+		float		f = (float) ((d + 0.5) * scale - 0.5 + offset);
 		int			s = (int) floorf(f);
 
 		f -= (float) s;
@@ -100,6 +98,24 @@ pgs_resize_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_stri
 					   uint8_t *dst, int dst_w, int dst_h, size_t dst_stride, double factor_x, double factor_y,
 					   pgs_error *err)
 {
+	if (!(factor_x > 0) || !(factor_y > 0))
+		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "invalid resize from %d×%d to %d×%d", src_w, src_h,
+						dst_w, dst_h);
+	if (factor_x == 0.5 && factor_y == 0.5 && src_w == 2 * dst_w && src_h == 2 * dst_h && src_w > 0 && src_h > 0 &&
+		channels > 0)
+	{
+		halve(src, src_stride, channels, dst, dst_w, dst_h, dst_stride);
+		return PGS_OK;
+	}
+	return pgs_resample_bilinear_u8(src, src_w, src_h, src_stride, channels, dst, dst_w, dst_h, dst_stride,
+									1.0 / factor_x, 0.0, 1.0 / factor_y, 0.0, err);
+}
+
+pgs_status
+pgs_resample_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_stride, int channels,
+						 uint8_t *dst, int dst_w, int dst_h, size_t dst_stride, double scale_x, double offset_x,
+						 double scale_y, double offset_y, pgs_error *err)
+{
 	int		   *xofs,
 			   *yofs,
 			   *rows;
@@ -108,14 +124,10 @@ pgs_resize_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_stri
 	int			cached[2] = {-1, -1};
 	size_t		row_len = (size_t) dst_w * channels;
 
-	if (src_w <= 0 || src_h <= 0 || dst_w <= 0 || dst_h <= 0 || channels <= 0 || !(factor_x > 0) || !(factor_y > 0))
+	if (src_w <= 0 || src_h <= 0 || dst_w <= 0 || dst_h <= 0 || channels <= 0 || !(scale_x > 0) || !(scale_y > 0) ||
+		!isfinite(offset_x) || !isfinite(offset_y))
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "invalid resize from %d×%d to %d×%d", src_w, src_h,
 						dst_w, dst_h);
-	if (factor_x == 0.5 && factor_y == 0.5 && src_w == 2 * dst_w && src_h == 2 * dst_h)
-	{
-		halve(src, src_stride, channels, dst, dst_w, dst_h, dst_stride);
-		return PGS_OK;
-	}
 
 	xofs = malloc(sizeof(int) * (size_t) dst_w);
 	yofs = malloc(sizeof(int) * (size_t) dst_h);
@@ -131,8 +143,8 @@ pgs_resize_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_stri
 		free(rows);
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate resize buffers");
 	}
-	axis_weights(src_w, dst_w, factor_x, true, xofs, alpha);
-	axis_weights(src_h, dst_h, factor_y, false, yofs, beta);
+	axis_weights(src_w, dst_w, scale_x, offset_x, true, xofs, alpha);
+	axis_weights(src_h, dst_h, scale_y, offset_y, false, yofs, beta);
 
 	for (int dy = 0; dy < dst_h; dy++)
 	{

@@ -142,6 +142,24 @@ SELECT screen.dicom_pixels(dcm, -1) FROM mg WHERE seed = 1;
 SELECT screen.synthetic_mammogram(1, laterality => 'X');
 SELECT screen.synthetic_mammogram(1, view => 'ML');
 SELECT screen.synthetic_mammogram(1, height => 10);
+-- identifiers must make conformant DICOM: UIDs of digits and dots (64 at most, no leading zeros), IDs as LO
+\set VERBOSITY sqlstate
+SELECT screen.synthetic_mammogram(1, study_instance_uid => 'not-a-uid');
+\set VERBOSITY default
+SELECT screen.synthetic_mammogram(1, study_instance_uid => '1.2.840.01');
+SELECT screen.synthetic_mammogram(1, series_instance_uid => '1.2..3');
+SELECT screen.synthetic_mammogram(1, series_instance_uid => '1.2.3.');
+SELECT screen.synthetic_mammogram(1, study_instance_uid => '1.' || repeat('2', 63));
+SELECT screen.synthetic_mammogram(1, patient_id => repeat('x', 100000));
+SELECT screen.synthetic_mammogram(1, patient_id => 'A\B');
+SELECT screen.synthetic_mammogram(1, patient_id => '');
+-- the longest allowed values give a conformant object: derived Short Strings are cut to 16 characters
+SELECT screen.dicom_value(d, 'StudyInstanceUID') = '1.' || repeat('2', 62) AS uid_64,
+       length(screen.dicom_value(d, 'PatientID')) AS patient_id_length,
+       screen.dicom_value(d, 'RequestAttributesSequence[0].ScheduledProcedureStepID') AS short_string_16
+FROM (SELECT screen.synthetic_mammogram(1, height => 64, width => 64, patient_id => repeat('7', 64),
+                                        study_instance_uid => '1.' || repeat('2', 62),
+                                        series_instance_uid => '0.10.2') AS d) s;
 SELECT screen.synthetic_mammogram(NULL) IS NULL AS null_seed;
 SET pgscreen.max_image_pixels = 1000;
 SELECT screen.dicom_pixels(dcm) FROM mg WHERE seed = 1;

@@ -41,6 +41,14 @@ SELECT screen.fundus_preprocess(screen.synthetic_fundus(42, 2))
 SELECT screen.fundus_preprocess(screen.to_png(screen.synthetic_fundus(42, 2)))
      = screen.fundus_preprocess(screen.to_npy(screen.synthetic_fundus(42, 2))) AS png_and_npy_agree;
 SELECT (screen.image_info(screen.to_png(screen.fundus_preprocess(screen.synthetic_fundus(42, 2))))).*;
+-- a large photograph is decoded at a reduced scale; exact => true decodes it whole, and the two agree
+WITH large AS MATERIALIZED (
+    SELECT screen.fundus_preprocess(img) AS scaled, screen.fundus_preprocess(img, exact => true) AS exact
+    FROM (SELECT screen.synthetic_fundus(42, 2, 2400) AS img) p)
+SELECT bool_and(scaled <> exact) AS exact_decodes_otherwise,
+       avg(abs(get_byte(scaled, length(scaled) - 299 * 299 * 3 + i) - get_byte(exact, length(exact) - 299 * 299 * 3 + i))) < 2
+           AS scaled_within_2_levels
+FROM large, generate_series(0, 299 * 299 * 3 - 1) i;
 
 -- a table with ungradable photographs: NULL for them on request, so they can be counted
 CREATE TABLE photos (id int PRIMARY KEY, img bytea);
