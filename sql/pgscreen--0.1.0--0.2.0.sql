@@ -19,7 +19,7 @@ ALTER TABLE screen.models DROP CONSTRAINT models_name_version_key;
 ALTER TABLE screen.models ADD CONSTRAINT models_owner_name_version_key UNIQUE (owner, name, version);
 
 COMMENT ON TABLE screen.models IS
-'Trained networks and ensembles: owner, name and version (numbered per owner and name), architecture, input size, preprocessing and normalisation (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
+'Trained networks and ensembles: owner, name and version (numbered per owner and name), architecture, input size, preprocessing and normalization (applied automatically when scoring), the full recipe that reproduces the model, validation metrics and stored operating points. Each role sees its own models.';
 
 -- Training diagnostics.
 ALTER TABLE screen.training_log ADD COLUMN gradient_norm float8, ADD COLUMN diagnosis text;
@@ -31,13 +31,13 @@ COMMENT ON FUNCTION screen.normalize(bytea, text, text) IS
 'An 8-bit image as float32 network input in an NPY tensor: method unit (x/255), standardize (per image, (x − mean)/max(std, 1/√N)), symmetric (x/127.5 − 1) or imagenet (per channel, torchvision''s ImageNet mean and standard deviation); layout chw (channels first, by transposing) or hwc.';
 
 COMMENT ON FUNCTION screen.train(text, text, text, jsonb) IS
-'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (pgscreen_default, the default; voets2018_thesis, voets2019_plos, gulshan2016), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, warmup_epochs, batch_size, balance, max_epochs, min_auc_gain, patience, augmentation, normalisation, preprocess, seed, device; for several devices (data-parallel replicas): devices (GPUs, or "cuda:all"), cpu_replicas, sync_batchnorm.';
+'Queue a training job and return its id. The queries return (input bytea, label): NPY tensors from preprocessing, or raw JPEG/PNG/DICOM with a "preprocess" option; label is boolean or 0/1. The job runs in a background worker as the calling role. Options: recipe (pgscreen_default, the default; voets2018_thesis, voets2019_plos, gulshan2016), architecture, input_size, pretrained, optimizer, learning_rate, momentum, nesterov, rho, epsilon, weight_decay, schedule, warmup_epochs, batch_size, balance, max_epochs, min_auc_gain, patience, augmentation, normalization, preprocess, seed, device; for several devices (data-parallel replicas): devices (GPUs, or "cuda:all"), cpu_replicas, sync_batchnorm.';
 
 COMMENT ON FUNCTION screen.wait(bigint, interval) IS
 'Block until the job has ended (succeeded, failed or cancelled) or the timeout (NULL: none) has passed, and return its state; each diagnosis the job logs (training_log.diagnosis) comes as a NOTICE. Cancellable.';
 
 COMMENT ON FUNCTION screen.predict(text, bytea) IS
-'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalisation; model is "[owner.]name[:version]" (no version: the latest; no owner: the current role''s model of that name, else the only owner''s visible to it, else an error); an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
+'Probability of the positive class (referable) for one input: an NPY tensor, or a raw photograph when the model preprocesses. Applies the model''s own preprocessing and normalization; model is "[owner.]name[:version]" (no version: the latest; no owner: the current role''s model of that name, else the only owner''s visible to it, else an error); an ensemble averages its members. Models stay loaded in the session until screen.models changes.';
 
 -- Models across servers.
 
@@ -47,7 +47,7 @@ AS 'MODULE_PATHNAME', 'pgscreen_export_model'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION screen.export_model(text, int) IS
-'A network as a bundle for screen.import_model() on another server: name, version, architecture, preprocessing and normalisation, recipe, data queries, metrics and operating points, the model file and its SHA-256. version NULL: the latest.';
+'A network as a bundle for screen.import_model() on another server: name, version, architecture, preprocessing and normalization, recipe, data queries, metrics and operating points, the model file and its SHA-256. version NULL: the latest.';
 
 CREATE FUNCTION screen.import_model(bundle bytea)
 RETURNS bigint
@@ -115,3 +115,58 @@ $$;
 
 COMMENT ON FUNCTION screen.distribute_model(text, text[], int) IS
 'Copy a network (version NULL: the latest) to each named foreign server with screen.import_model() there, through dblink and the caller''s user mappings; returns each server''s model id and the SHA-256 it computed. Each server commits its copy on its own; running it again after a failure is safe.';
+
+-- One spelling, PostgreSQL's: normalization.
+ALTER TABLE screen.models RENAME COLUMN normalisation TO normalization;
+UPDATE screen.models SET recipe = (recipe - 'normalisation') || jsonb_build_object('normalization', recipe->'normalisation')
+WHERE recipe ? 'normalisation';
+
+-- fundus_preprocess gains "exact" (full-resolution decoding). Views or indexes that use the 0.1.0 function
+-- must be dropped before the update and made again after it.
+DROP FUNCTION screen.fundus_preprocess(bytea, int, text, text);
+
+CREATE FUNCTION screen.fundus_preprocess(
+    img bytea,
+    diameter int DEFAULT 299,
+    method text DEFAULT 'voets2018',
+    ungradable text DEFAULT 'error',
+    exact boolean DEFAULT false)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_fundus_preprocess'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 100000;
+
+COMMENT ON FUNCTION screen.fundus_preprocess(bytea, int, text, text, boolean) IS
+'The circular fundus of a JPEG/PNG photograph scaled to diameter pixels across and centred in a black diameter×diameter square, as an NPY uint8 H×W×3 tensor. method voets2018 (the replication''s steps) or graham (then 4·(img − local average) + 128, outside 90 % of the circle 128). An ungradable photograph is an error, or NULL with ungradable => ''null''. A large JPEG is decoded at a reduced DCT scale that keeps the fundus at least diameter across (within a mean of 2 levels of the full-resolution steps); exact => true decodes at full resolution, the replication''s steps to the pixel.';
+
+COMMENT ON FUNCTION screen.augment(bytea, bigint, jsonb) IS
+'An image as training augmentation would change it for this seed, as an NPY uint8 tensor to look at. The published recipe (flip, brightness ±0.125, saturation ×[0.5, 1.5], hue ±0.2, contrast ×[0.5, 1.5], random order per image) unless options change it: {"enabled": bool, "flip": bool, "brightness": x, "saturation": [lo, hi], "hue": x, "contrast": [lo, hi], "random_order": bool}, the same keys as train()''s "augmentation".';
+
+COMMENT ON FUNCTION screen.model_init(text, jsonb, bigint) IS
+'A new model file: architecture inception_v3 or small_cnn, initialised as torchvision does from the seed. Options: head (sigmoid or softmax), outputs, aux_logits, input_channels, input_height, input_width, dropout, bn_eps, bn_momentum, and recipe (how inputs are preprocessed and normalized, kept with the model: {"normalization": unit, standardize or symmetric, "preprocess": none, voets2018 or graham, "preprocess_diameter": n}).';
+
+COMMENT ON FUNCTION screen.model_from_npz(bytea, text, jsonb, bigint) IS
+'A model file from .npz weights (numpy.savez of a torchvision state_dict; stored or deflated entries). Every tensor must match the network, unless options has "pretrained": true: then classifier tensors of another shape and an auxiliary head the network lacks are left out (a NOTICE says so) and the new classifier keeps its seeded initialisation. Takes the model_init options too.';
+
+COMMENT ON FUNCTION screen.create_model(text, jsonb) IS
+'Create an untrained network from training options (architecture, input_size, normalization, preprocess, seed), its weights drawn from the seed exactly as train() starts: a chance-level baseline and a fixed model for tests.';
+
+COMMENT ON FUNCTION screen.import_weights(text, bytea, jsonb) IS
+'Create a network from .npz weights with torchvision''s tensor names (numpy.savez of a PyTorch state_dict, or export_weights) for the architecture, input_size, normalization and preprocess in options. Weights with another classifier (ImageNet''s) are accepted as a starting point for train(pretrained => name).';
+
+-- The file layer of the catalog.
+
+CREATE FUNCTION screen.import_model_file(name text, model_file bytea)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgscreen_import_model_file'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION screen.import_model_file(text, bytea) IS
+'Store a model file (from model_init, model_from_npz or export_model_file) as the next version of the named model and return its id. The file must hold a network with one sigmoid output and say how its inputs are made (its recipe: normalization, preprocess, preprocess_diameter).';
+
+CREATE FUNCTION screen.export_model_file(model text)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgscreen_export_model_file'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION screen.export_model_file(text) IS
+'The model file of a network ("name" for the latest version or "name:version"): the serialised model, which model_info and model_to_npz read and import_model_file stores again.';
