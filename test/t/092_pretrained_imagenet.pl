@@ -53,7 +53,7 @@ is($node->safe_psql('postgres', 'SELECT count(DISTINCT grade >= 2) FROM small'),
 # is then no evidence of where it started).
 my $options = '{"architecture": "inception_v3", "input_size": 75, "pretrained": "imagenet", "optimizer": "sgd", '
   . '"learning_rate": 1e-12, "momentum": 0, "nesterov": false, "batch_size": 2, "max_epochs": 1, '
-  . '"augmentation": false, "normalisation": "symmetric", "seed": 3}';
+  . '"augmentation": false, "normalization": "symmetric", "seed": 3}';
 my $job = $node->safe_psql('postgres',
 	"SELECT screen.train('dr_imagenet', 'SELECT img, grade >= 2 FROM small', 'SELECT img, grade >= 2 FROM small', '$options')");
 is($node->safe_psql('postgres', "SELECT screen.wait($job, '10 min')"), 'succeeded', 'the job trains from the ImageNet weights')
