@@ -545,6 +545,43 @@ dicom_pixel_info_from(DcmDataset *ds, const DicomLayout &layout, const pgs_alloc
 	return PGS_OK;
 }
 
+
+/*
+ * dcmtk's RLE decoder trusts the segment table of the RLE header (PS3.5 G.3.1) and reads wherever its offsets
+ * point: a forged table crashes it. The header is 16 little-endian 32-bit words: the number of segments (one per
+ * byte of each sample, so samples × bytes per sample), then each segment's offset from the frame's start, the
+ * first 64, each after the one before and inside the frame.
+ */
+static pgs_status
+check_rle_frame(DcmDataset *ds, int frame, const pgs_dicom_pixel_info &info, pgs_error *err)
+{
+	std::vector<uint8_t> code;
+	pgs_status	st;
+
+	if ((st = frame_fragments(ds, frame, info.frames, code, err)) != PGS_OK)
+		return st;
+	auto word = [&](size_t k) -> uint32_t {
+		return uint32_t(code[4 * k]) | uint32_t(code[4 * k + 1]) << 8 | uint32_t(code[4 * k + 2]) << 16 |
+			uint32_t(code[4 * k + 3]) << 24;
+	};
+	if (code.size() < 64)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "RLE frame %d is shorter than its 64-byte header", frame);
+	uint32_t	segments = word(0);
+	uint32_t	expected = uint32_t(info.samples_per_pixel) * uint32_t((info.bits_allocated + 7) / 8);
+
+	if (segments < 1 || segments > 15 || segments != expected)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "RLE frame %d has %u segments where its pixels need %u", frame,
+						segments, expected);
+	for (uint32_t i = 0; i < segments; i++)
+	{
+		uint32_t	offset = word(1 + i);
+
+		if ((i == 0 && offset != 64) || (i > 0 && offset <= word(i)) || offset >= code.size())
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "RLE frame %d has an invalid offset for segment %u", frame, i + 1);
+	}
+	return PGS_OK;
+}
+
 pgs_status
 dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_t max_pixels,
 					const pgs_allocator *allocator, pgs_image *out, pgs_dicom_pixel_info *info_out,
@@ -608,6 +645,8 @@ dicom_decode_loaded(DcmDataset *ds, const DicomLayout &layout, int frame, int64_
 	{
 		DcmElement *elem = NULL;
 
+		if (layout.xfer == EXS_RLELossless && (st = check_rle_frame(ds, frame, info, err)) != PGS_OK)
+			return st;
 		if (ds->findAndGetElement(DCM_PixelData, elem).bad() || elem == NULL)
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object has no Pixel Data");
 		Uint32		frame_size = 0;
