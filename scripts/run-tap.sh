@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the TAP tests of test/t with PostgreSQL's Perl framework; each test starts its own servers.
+# Runs the TAP tests of test/t (or those TAP_FILES names, e.g. TAP_FILES=t/090_doc_examples.pl) with PostgreSQL's Perl framework; each test starts its own servers.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -22,4 +22,4 @@ perl_dir="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/perl"
 cd "$dir" && as_postgres env PATH="$PGSCREEN_BINDIR:$PATH" TESTDIR="$dir" PGSCREEN_DEMO="$dir/demo" PGSCREEN_DOCS="$dir/docs-root" \
 	PG_REGRESS="$(dirname "$PGSCREEN_BINDIR")/lib/pgxs/src/test/regress/pg_regress" \
 	PGSCREEN_PKGLIBDIR="$(dirname "$PGSCREEN_BINDIR")/lib" \
-	prove -I "$perl_dir" t/*.pl
+	prove -I "$perl_dir" ${TAP_FILES:-t/*.pl}
