@@ -101,7 +101,7 @@ typedef struct pgs_recipe
 	double		min_auc_gain;	/* early stopping: a checkpoint must beat the best AUC by this much */
 	int			patience;		/* ... and training stops after this many epochs without one */
 
-	pgs_augment_recipe augmentation;	/* train-time, on [0,1] data (DOMAIN.md §2) */
+	pgs_augment_recipe augmentation;	/* train-time, on [0,1] data (docs/study.md, "Augmentation") */
 	pgs_normalization normalization;
 	pgs_recipe_preprocess preprocess;
 	int			preprocess_diameter;	/* 0: the input size */
