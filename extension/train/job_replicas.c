@@ -1,4 +1,4 @@
-/* A job on several devices: the job's worker is replica 0 and starts one helper worker per other replica. */
+/* A job on several devices: the job's worker is replica 0 and starts one replica worker for each other replica. */
 #include "../pgscreen.h"
 #include "jobs.h"
 #include "job_run.h"
@@ -290,7 +290,7 @@ pgscreen_job_replicas_stop(JobRun *run)
 	pfree(jr);
 }
 
-/* ---- the helper workers: replicas 1 … N − 1 ---- */
+/* ---- the replica workers: replicas 1 … N − 1 ---- */
 
 static pgs_status
 helper_check(void *arg, pgs_error *err)
