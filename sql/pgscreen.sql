@@ -1176,8 +1176,15 @@ BEGIN
         RAISE EXCEPTION 'screen.distribute_model needs the dblink extension'
             USING ERRCODE = 'undefined_object', HINT = 'Run CREATE EXTENSION dblink.';
     END IF;
+    -- The latest version of the model the name resolves to, by the rules every model argument follows: the
+    -- caller's own model of that name, else the one owner's whose models the caller sees.
     IF chosen IS NULL THEN
-        SELECT max(m.version) INTO chosen FROM screen.models m WHERE m.name = distribute_model.name;
+        SELECT max(m.version) INTO chosen FROM screen.models m
+        WHERE m.name = distribute_model.name AND m.owner = current_user::regrole;
+    END IF;
+    IF chosen IS NULL THEN
+        SELECT max(m.version) INTO chosen FROM screen.models m WHERE m.name = distribute_model.name
+        HAVING count(DISTINCT m.owner) = 1;
     END IF;
     bundle := screen.export_model(name, chosen);
     FOREACH server IN ARRAY servers LOOP
