@@ -259,6 +259,33 @@ content_basis(const uint8_t *data, size_t len)
 	return hex;
 }
 
+/*
+ * What cannot be read back in full is no de-identified object: refuse it rather than return it. When the
+ * last tail_len bytes are the input's Pixel Data element copied as it was, dcmtk parses the header only and
+ * the structural scan of the whole output walks that element (its length, or every fragment item and the
+ * sequence delimiter), which is all a full dcmtk read of an OB/OW element checks: the pixels are not copied
+ * into dcmtk a second time.
+ */
+pgs_status
+check_reads_back(const uint8_t *out, size_t out_len, size_t tail_len, pgs_error *err)
+{
+	std::unique_ptr<DcmFileFormat> reread;
+	DicomLayout layout;
+	pgs_error	reread_err;
+	pgs_status	st = dicom_load(out, out_len, tail_len > 0, reread, &layout, &reread_err);
+
+	if (st == PGS_OK && tail_len > 0 &&
+		(layout.pixel_start != out_len - tail_len || layout.pixel_end != out_len || layout.trailing_padding != 0))
+	{
+		st = PGS_ERR_BAD_DATA;
+		snprintf(reread_err.message, sizeof(reread_err.message), "Pixel Data is not the last element");
+	}
+	if (st != PGS_OK)
+		return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object cannot be de-identified: the result would not read back (%s)",
+						reread_err.message);
+	return PGS_OK;
+}
+
 pgs_status
 check_options(const pgs_deid_options &opts, pgs_error *err)
 {
@@ -380,27 +407,19 @@ pgs_dicom_anonymize(const uint8_t *data, size_t len, const pgs_deid_options *opt
 		if (new_instance.empty())
 			new_instance = opts->retain_uids ? sop_instance
 				: deid.map_uid(sop_instance.empty() ? "content:" + content_basis(data, len) : sop_instance);
-		st = s.pixels_loaded
-			? dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err)
-			: dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
-								 data + s.layout.pixel_start, s.layout.pixel_end - s.layout.pixel_start);
+		size_t		tail_len = s.pixels_loaded ? 0 : s.layout.pixel_end - s.layout.pixel_start;
+
+		st = dicom_write_part10(ds, xfer, sop_class, new_instance, NULL, allocator, out, out_len, err,
+								tail_len > 0 ? data + s.layout.pixel_start : NULL, tail_len);
 		if (st != PGS_OK)
 			return st;
-
-		/* What cannot be read back in full is no de-identified object: refuse it rather than return it. */
-		std::unique_ptr<DcmFileFormat> reread;
-		DicomLayout reread_layout;
-		pgs_error	reread_err;
-
-		if (dicom_load(*out, *out_len, false, reread, &reread_layout, &reread_err) != PGS_OK)
+		if ((st = check_reads_back(*out, *out_len, tail_len, err)) != PGS_OK)
 		{
 			pgs_free(allocator, *out);
 			*out = NULL;
 			*out_len = 0;
-			return pgs_fail(err, PGS_ERR_BAD_DATA, "DICOM object cannot be de-identified: the result would not read back (%s)",
-							reread_err.message);
 		}
-		return PGS_OK;
+		return st;
 	});
 }
 

@@ -3,7 +3,7 @@
 
 Run with Debian's Python (/usr/bin/python3). Over every corpus file (dicom_corpus.py) and synthetic mammograms
 with planted PHI (MONOCHROME1/2, CC/MLO, with and without a burned-in label), through build/test/tools/pgs_dicom:
- 1. the output parses (dcmdump, pydicom) and is marked: Patient Identity Removed YES, the 2023b edition in
+ 1. the output parses (dcmdump, pydicom, pgscreen's full parse) and is marked: Patient Identity Removed YES, the 2023b edition in
     De-identification Method, CID 7050 codes, Longitudinal Temporal Information Modified, a new file meta
     (pgscreen's implementation UID, no Source AE Title) and a zeroed preamble;
  2. no identifying value of the input occurs anywhere in the output bytes: values of every attribute the
@@ -221,6 +221,9 @@ def run_file(name, path, tmp, expect_synthetic_phi=()):
         print(f"refused - {name}: {r.stderr.strip()[-100:]}")
         return "refused"
     check(subprocess.run(["dcmdump", "-q", out], capture_output=True).returncode == 0, f"{name}: dcmdump parses it")
+    # dicom_anonymize checks the copied Pixel Data with its own scan; pgscreen's full parse must agree.
+    check(subprocess.run([TOOL, "json", out], capture_output=True).returncode == 0,
+          f"{name}: pgscreen parses it in full, Pixel Data included")
     raw = open(out, "rb").read()
     try:
         output = pydicom.dcmread(out)
