@@ -55,6 +55,134 @@ affine_channel(const pgs_shape4 *s, int c, const float *x, float *y, float scale
 	}
 }
 
+/*
+ * The channel sums below keep LANES partial sums, one per position modulo LANES within each plane, added
+ * together at the end: independent accumulators let the compiler vectorise the loop and run it at memory
+ * speed, where a single double accumulator waits on one dependent addition per element. The order depends
+ * on the shape alone, so results stay reproducible.
+ */
+#define LANES 8
+
+static double
+lanes_total(const double *acc)
+{
+	double		total = 0.0;
+
+	for (int l = 0; l < LANES; l++)
+		total += acc[l];
+	return total;
+}
+
+/* Σ x over channel c of every image. */
+static double
+channel_sum(const pgs_shape4 *s, int c, const float *x)
+{
+	size_t		hw = (size_t) s->h * s->w;
+	double		acc[LANES] = {0};
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(x, s, n, c);
+		size_t		i = 0;
+
+		for (; i + LANES <= hw; i += LANES)
+			for (int l = 0; l < LANES; l++)
+				acc[l] += in[i + l];
+		for (; i < hw; i++)
+			acc[i % LANES] += in[i];
+	}
+	return lanes_total(acc);
+}
+
+/* Σ (x − mean)² over channel c of every image. */
+static double
+channel_deviation_squares(const pgs_shape4 *s, int c, const float *x, double mean)
+{
+	size_t		hw = (size_t) s->h * s->w;
+	double		acc[LANES] = {0};
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(x, s, n, c);
+		size_t		i = 0;
+
+		for (; i + LANES <= hw; i += LANES)
+			for (int l = 0; l < LANES; l++)
+			{
+				double		dev = in[i + l] - mean;
+
+				acc[l] += dev * dev;
+			}
+		for (; i < hw; i++)
+		{
+			double		dev = in[i] - mean;
+
+			acc[i % LANES] += dev * dev;
+		}
+	}
+	return lanes_total(acc);
+}
+
+/* Σ x and Σ x² over channel c of every image. */
+static void
+channel_sum_squares(const pgs_shape4 *s, int c, const float *x, double *sum, double *squares)
+{
+	size_t		hw = (size_t) s->h * s->w;
+	double		acc[LANES] = {0},
+				acc2[LANES] = {0};
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(x, s, n, c);
+		size_t		i = 0;
+
+		for (; i + LANES <= hw; i += LANES)
+			for (int l = 0; l < LANES; l++)
+			{
+				acc[l] += in[i + l];
+				acc2[l] += (double) in[i + l] * in[i + l];
+			}
+		for (; i < hw; i++)
+		{
+			acc[i % LANES] += in[i];
+			acc2[i % LANES] += (double) in[i] * in[i];
+		}
+	}
+	*sum = lanes_total(acc);
+	*squares = lanes_total(acc2);
+}
+
+/* Σ dy and Σ (x − mean)·dy over channel c of every image: what backward needs. */
+static void
+channel_gradient_sums(const pgs_shape4 *s, int c, const float *x, const float *dy, double mean, double *sum,
+					  double *dot)
+{
+	size_t		hw = (size_t) s->h * s->w;
+	double		acc[LANES] = {0},
+				acc2[LANES] = {0};
+
+	for (int n = 0; n < s->n; n++)
+	{
+		const float *in = plane(x, s, n, c);
+		const float *g = plane(dy, s, n, c);
+		size_t		i = 0;
+
+		for (; i + LANES <= hw; i += LANES)
+			for (int l = 0; l < LANES; l++)
+			{
+				acc[l] += g[i + l];
+				acc2[l] += (in[i + l] - mean) * g[i + l];
+			}
+		for (; i < hw; i++)
+		{
+			acc[i % LANES] += g[i];
+			acc2[i % LANES] += (in[i] - mean) * g[i];
+		}
+	}
+	*sum = lanes_total(acc);
+	*dot = lanes_total(acc2);
+}
+
 /* Mean first, then the sum of squared deviations: two passes, as PyTorch, never E[x²] − E[x]². */
 static void
 train_channel(void *arg, int c, int worker)
@@ -71,25 +199,9 @@ train_channel(void *arg, int c, int worker)
 	float		scale,
 				shift;
 
-	for (int n = 0; n < s->n; n++)
-	{
-		const float *in = plane(j->x, s, n, c);
-
-		for (size_t i = 0; i < hw; i++)
-			sum += in[i];
-	}
+	sum = channel_sum(s, c, j->x);
 	mean = sum / count;
-	for (int n = 0; n < s->n; n++)
-	{
-		const float *in = plane(j->x, s, n, c);
-
-		for (size_t i = 0; i < hw; i++)
-		{
-			double		dev = in[i] - mean;
-
-			var_sum += dev * dev;
-		}
-	}
+	var_sum = channel_deviation_squares(s, c, j->x, mean);
 	invstd = 1.0 / sqrt(var_sum / count + d->eps);
 	j->mean[c] = (float) mean;
 	j->invstd[c] = (float) invstd;
@@ -164,17 +276,7 @@ backward_channel(void *arg, int c, int worker)
 				w,
 				m;
 
-	for (int n = 0; n < s->n; n++)
-	{
-		const float *in = plane(j->x, s, n, c);
-		const float *g = plane(j->dy, s, n, c);
-
-		for (size_t i = 0; i < hw; i++)
-		{
-			sum += g[i];
-			dot += (in[i] - mean) * g[i];
-		}
-	}
+	channel_gradient_sums(s, c, j->x, j->dy, mean, &sum, &dot);
 	j->dgamma[c] += (float) (dot * invstd);
 	j->dbeta[c] += (float) sum;
 	if (j->dx == NULL)
@@ -225,20 +327,10 @@ sums_channel(void *arg, int c, int worker)
 {
 	const bn_sums_job *j = arg;
 	const pgs_shape4 *s = &j->base.d->x;
-	size_t		hw = (size_t) s->h * s->w;
-	double		sum = 0.0,
-				squares = 0.0;
+	double		sum,
+				squares;
 
-	for (int n = 0; n < s->n; n++)
-	{
-		const float *in = plane(j->base.x, s, n, c);
-
-		for (size_t i = 0; i < hw; i++)
-		{
-			sum += in[i];
-			squares += (double) in[i] * in[i];
-		}
-	}
+	channel_sum_squares(s, c, j->base.x, &sum, &squares);
 	j->sums[c] = sum;
 	j->sums[s->c + c] = squares;
 }
@@ -304,22 +396,11 @@ backward_sums_channel(void *arg, int c, int worker)
 	const bn_sums_job *j = arg;
 	const bn_job *b = &j->base;
 	const pgs_shape4 *s = &b->d->x;
-	size_t		hw = (size_t) s->h * s->w;
 	double		mean = b->mean[c],
-				sum = 0.0,
-				dot = 0.0;
+				sum,
+				dot;
 
-	for (int n = 0; n < s->n; n++)
-	{
-		const float *in = plane(b->x, s, n, c);
-		const float *g = plane(b->dy, s, n, c);
-
-		for (size_t i = 0; i < hw; i++)
-		{
-			sum += g[i];
-			dot += (in[i] - mean) * g[i];
-		}
-	}
+	channel_gradient_sums(s, c, b->x, b->dy, mean, &sum, &dot);
 	j->sums[c] = sum;
 	j->sums[s->c + c] = dot;
 	b->dgamma[c] += (float) (dot * b->invstd[c]);

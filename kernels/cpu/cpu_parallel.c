@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #define MAX_THREADS 256
@@ -26,8 +27,17 @@ typedef struct pool_job
 	pgs_task_fn fn;
 	void	   *arg;
 	int			tasks;
-	int			workers;		/* threads taking part, the caller included */
+	int			workers;		/* threads that may take part, the caller included */
 } pool_job;
+
+/*
+ * Tasks are claimed from one 64-bit word: the job's generation in the high half, the next task in the low
+ * half. A worker that wakes late, holding a job that has already finished, sees another generation and
+ * claims nothing; the caller therefore waits only for claimed tasks to finish, never for a worker to wake
+ * up (on a loaded server a sleeping worker can take milliseconds to be scheduled, and waiting for it in
+ * every layer made two threads slower than one).
+ */
+#define CLAIM(generation, task) (((uint64_t) (generation) << 32) | (uint32_t) (task))
 
 static struct
 {
@@ -39,8 +49,8 @@ static struct
 	int			started;		/* worker threads running */
 	pool_job	job;
 	atomic_uint generation;		/* bumped for every job */
-	atomic_int	next_task;
-	atomic_int	active;			/* participants still working on the job */
+	_Atomic uint64_t claim;		/* CLAIM(generation, next task) */
+	atomic_int	done;			/* tasks of the current job finished */
 	bool		stop;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .finished = PTHREAD_COND_INITIALIZER};
 
@@ -71,27 +81,45 @@ pgs_cpu_thread_count(void)
 	return thread_count;
 }
 
-static void
-run_tasks(const pool_job *job, int worker)
+/* The next task of job `generation`, or −1 when its tasks are all claimed or another job has replaced it. */
+static int
+claim_task(unsigned generation, int tasks)
 {
-	int			task;
+	uint64_t	current = atomic_load(&pool.claim);
 
-	inside_task = true;
-	while ((task = atomic_fetch_add(&pool.next_task, 1)) < job->tasks)
-		job->fn(job->arg, task, worker);
-	inside_task = false;
+	for (;;)
+	{
+		if ((unsigned) (current >> 32) != generation || (int) (uint32_t) current >= tasks)
+			return -1;
+		if (atomic_compare_exchange_weak(&pool.claim, &current, current + 1))
+			return (int) (uint32_t) current;
+	}
 }
 
-/* One participant is done; the last one wakes the caller if it went to sleep. */
+/* The thread finishing the last task wakes the caller if it went to sleep. */
 static void
-leave_job(void)
+finish_task(int tasks)
 {
-	if (atomic_fetch_sub(&pool.active, 1) == 1)
+	if (atomic_fetch_add(&pool.done, 1) + 1 == tasks)
 	{
 		pthread_mutex_lock(&pool.lock);
 		pthread_cond_broadcast(&pool.finished);
 		pthread_mutex_unlock(&pool.lock);
 	}
+}
+
+static void
+run_tasks(const pool_job *job, unsigned generation, int worker)
+{
+	int			task;
+
+	inside_task = true;
+	while ((task = claim_task(generation, job->tasks)) >= 0)
+	{
+		job->fn(job->arg, task, worker);
+		finish_task(job->tasks);
+	}
+	inside_task = false;
 }
 
 static void *
@@ -126,10 +154,7 @@ worker_main(void *arg)
 		if (stop)
 			return NULL;
 		if (worker < job.workers)
-		{
-			run_tasks(&job, worker);
-			leave_job();
-		}
+			run_tasks(&job, seen, worker);
 	}
 }
 
@@ -159,6 +184,7 @@ void
 pgs_parallel_for(int tasks, int max_workers, pgs_task_fn fn, void *arg)
 {
 	int			workers = pgs_cpu_thread_count();
+	unsigned	generation;
 
 	if (max_workers > 0 && max_workers < workers)
 		workers = max_workers;
@@ -174,21 +200,21 @@ pgs_parallel_for(int tasks, int max_workers, pgs_task_fn fn, void *arg)
 	}
 	pthread_mutex_lock(&pool.lock);
 	pool.job = (pool_job) {fn, arg, tasks, workers};
-	atomic_store(&pool.next_task, 0);
-	atomic_store(&pool.active, workers);
-	atomic_fetch_add(&pool.generation, 1);
+	atomic_store(&pool.done, 0);
+	generation = atomic_load(&pool.generation) + 1;
+	atomic_store(&pool.claim, CLAIM(generation, 0));
+	atomic_store(&pool.generation, generation);
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
 
-	run_tasks(&pool.job, 0);
-	leave_job();
-	/* Workers beyond `workers` see the job too, but leave it at once; wait for the participants. */
-	for (int spin = 0; spin < SPIN_ROUNDS && atomic_load(&pool.active) > 0; spin++)
+	run_tasks(&pool.job, generation, 0);
+	/* Every task is claimed now; wait for those still running on other threads. */
+	for (int spin = 0; spin < SPIN_ROUNDS && atomic_load(&pool.done) < tasks; spin++)
 		cpu_relax();
-	if (atomic_load(&pool.active) > 0)
+	if (atomic_load(&pool.done) < tasks)
 	{
 		pthread_mutex_lock(&pool.lock);
-		while (atomic_load(&pool.active) > 0)
+		while (atomic_load(&pool.done) < tasks)
 			pthread_cond_wait(&pool.finished, &pool.lock);
 		pthread_mutex_unlock(&pool.lock);
 	}

@@ -4,7 +4,9 @@
 #include "../device/layer_shapes.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Both reductions are separable: a window's max (or sum) is the max over its rows of each row's max over
@@ -187,8 +189,13 @@ scatter_row(const pool_job *j, const float *r, float *out)
 	{
 		float	   *tap = out + t - pad;
 
-		for (int pw = first; pw < last; pw++)
-			tap[pw * s] += r[pw];
+		/* Stride 1 (the same-size pools of Inception blocks) separately: with a known stride it vectorises. */
+		if (s == 1)
+			for (int pw = first; pw < last; pw++)
+				tap[pw] += r[pw];
+		else
+			for (int pw = first; pw < last; pw++)
+				tap[pw * s] += r[pw];
 	}
 }
 
@@ -225,9 +232,21 @@ backward_average_plane(const pool_job *j, int pl, int worker)
 		scatter_row(j, rows + (size_t) ih * q, gi + (size_t) ih * w);
 }
 
+static inline uint32_t
+float_bits(float v)
+{
+	uint32_t	bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return bits;
+}
+
 /*
  * Max: each window's gradient goes to its first maximum in row-major order, as PyTorch's argmax. The
- * forward output says what the maximum is, so the search stops at the first element equal to it.
+ * forward output is that element's value, bit for bit (forward keeps the first of equal values, and its
+ * rows-then-columns order finds the same element), so the window is scanned backwards comparing bits with
+ * a conditional move: the last hit is the first maximum, and no branch depends on the data (a search that
+ * stopped at the first float-equal hit mispredicted on most windows). A NaN maximum goes to the first NaN.
  */
 static void
 backward_max_plane(const pool_job *j, int pl)
@@ -249,21 +268,21 @@ backward_max_plane(const pool_job *j, int pl)
 		{
 			const window_axis *c = &j->cols[pw];
 			float		target = out[(size_t) ph * q + pw];
-			bool		nan = target != target;
-			size_t		best = (size_t) r->lo * w + c->lo;
+			int			best = r->lo * w + c->lo;
 
-			for (int ih = r->lo; ih < r->hi; ih++)
-				for (int iw = c->lo; iw < c->hi; iw++)
-				{
-					float		v = in[(size_t) ih * w + iw];
+			if (target == target)
+			{
+				/* The bits of the first maximum: ties (0 and −0 included) resolve as forward did. */
+				uint32_t	bits = float_bits(target);
 
-					if (v == target || (nan && v != v))
-					{
-						best = (size_t) ih * w + iw;
-						goto found;
-					}
-				}
-found:
+				for (int ih = r->hi - 1; ih >= r->lo; ih--)
+					for (int iw = c->hi - 1; iw >= c->lo; iw--)
+						best = float_bits(in[ih * w + iw]) == bits ? ih * w + iw : best;
+			}
+			else
+				for (int ih = r->hi - 1; ih >= r->lo; ih--)
+					for (int iw = c->hi - 1; iw >= c->lo; iw--)
+						best = in[ih * w + iw] != in[ih * w + iw] ? ih * w + iw : best;
 			gi[best] += g[(size_t) ph * q + pw];
 		}
 	}
