@@ -2,9 +2,11 @@
 #include "pacs.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/shm_mq.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -15,6 +17,28 @@
 PG_FUNCTION_INFO_V1(pgscreen_pacs_retrieve);
 
 #define MAX_REASONS 8
+
+/* A batch is inserted when it holds batch_size instances or this many bytes, whichever comes first. */
+#define BATCH_MAX_BYTES (64 * 1024 * 1024)
+
+/* An instance received and answered, waiting for its batch to be inserted. */
+typedef struct PendingInstance
+{
+	bytea	   *dcm;
+	pgs_net_uids uids;
+} PendingInstance;
+
+/* The counters of a retrieval, saved before a batch so that a batch rolled back is counted again. */
+typedef struct Tally
+{
+	int64		counts[PACS_NUM_COUNTERS];
+	int64		skipped;
+	int64		processed;
+	int64		next_progress;
+	int			remaining;
+	int			nreasons;
+	int64		reason_counts[MAX_REASONS];
+} Tally;
 
 typedef struct Retrieval
 {
@@ -33,6 +57,15 @@ typedef struct Retrieval
 	int			nreasons;
 	char	   *reasons[MAX_REASONS];
 	int64		reason_counts[MAX_REASONS];
+	bool		use_move;
+	uint16		message_id;		/* of every C-MOVE of this retrieval */
+	int			nlanes;
+	int			requests;
+	int			batch_size;
+	PendingInstance *pending;
+	int			npending;
+	Size		pending_bytes;
+	MemoryContext batch_context;	/* the pending instances; reset when they are inserted */
 } Retrieval;
 
 static void
@@ -114,6 +147,57 @@ in_subtransaction(void (*fn) (void *), void *arg, MemoryContext work)
 	return edata;
 }
 
+static void
+tally_outcome(Retrieval *r, PacsOutcome outcome, const char *reason, bytea *dcm)
+{
+	switch (outcome)
+	{
+		case PACS_STORED:
+			count(r, PACS_COUNT_STORED, 1);
+			count(r, PACS_COUNT_BYTES, VARSIZE_ANY_EXHDR(dcm));
+			break;
+		case PACS_DUPLICATE:
+			count(r, PACS_COUNT_DUPLICATES, 1);
+			break;
+		case PACS_QUARANTINED:
+			count(r, PACS_COUNT_QUARANTINED, 1);
+			note_reason(r, reason);
+			break;
+		case PACS_SKIPPED:
+			r->skipped++;
+			note_reason(r, reason);
+			break;
+	}
+	report_progress(r);
+}
+
+static void
+tally_save(const Retrieval *r, Tally *t)
+{
+	memcpy(t->counts, r->counts, sizeof(t->counts));
+	t->skipped = r->skipped;
+	t->processed = r->processed;
+	t->next_progress = r->next_progress;
+	t->remaining = r->remaining;
+	t->nreasons = r->nreasons;
+	memcpy(t->reason_counts, r->reason_counts, sizeof(t->reason_counts));
+}
+
+/* Back to the counts before a batch that was rolled back, in pacs_activity too. */
+static void
+tally_restore(Retrieval *r, const Tally *t)
+{
+	for (int c = 0; c < PACS_NUM_COUNTERS; c++)
+		count(r, c, t->counts[c] - r->counts[c]);
+	r->skipped = t->skipped;
+	r->processed = t->processed;
+	r->next_progress = t->next_progress;
+	r->remaining = t->remaining;
+	pacs_activity_remaining(r->remaining);
+	r->nreasons = t->nreasons;
+	memcpy(r->reason_counts, t->reason_counts, sizeof(r->reason_counts));
+}
+
 typedef struct StoreCall
 {
 	Retrieval  *r;
@@ -140,8 +224,6 @@ store_instance(Retrieval *r, bytea *dcm, const pgs_net_uids *uids, char *comment
 {
 	StoreCall	call = {r, dcm, uids, PACS_STORED, NULL};
 	ErrorData  *edata;
-	PacsOutcome outcome;
-	char	   *reason;
 
 	comment[0] = '\0';
 	edata = in_subtransaction(store_call, &call, r->instance_context);
@@ -156,27 +238,7 @@ store_instance(Retrieval *r, bytea *dcm, const pgs_net_uids *uids, char *comment
 		report_progress(r);
 		return PGS_DIMSE_OUT_OF_RESOURCES;
 	}
-	outcome = call.outcome;
-	reason = call.reason;
-	switch (outcome)
-	{
-		case PACS_STORED:
-			count(r, PACS_COUNT_STORED, 1);
-			count(r, PACS_COUNT_BYTES, VARSIZE_ANY_EXHDR(dcm));
-			break;
-		case PACS_DUPLICATE:
-			count(r, PACS_COUNT_DUPLICATES, 1);
-			break;
-		case PACS_QUARANTINED:
-			count(r, PACS_COUNT_QUARANTINED, 1);
-			note_reason(r, reason);
-			break;
-		case PACS_SKIPPED:
-			r->skipped++;
-			note_reason(r, reason);
-			break;
-	}
-	report_progress(r);
+	tally_outcome(r, call.outcome, call.reason, dcm);
 	/* The PACS keeps its copy either way: a quarantined or skipped instance was received, not lost. */
 	return PGS_DIMSE_SUCCESS;
 }
@@ -190,6 +252,66 @@ refuse_instance(Retrieval *r, const pgs_net_event *ev)
 	count(r, PACS_COUNT_FAILED, 1);
 	report_progress(r);
 	return ev->refused_status;
+}
+
+/* Hold a received instance for the next batch (its bytes live in batch_context until then). */
+static void
+add_pending(Retrieval *r, bytea *dcm, const pgs_net_uids *uids)
+{
+	PendingInstance *p = &r->pending[r->npending++];
+
+	p->dcm = dcm;
+	p->uids = *uids;
+	r->pending_bytes += VARSIZE_ANY(dcm);
+}
+
+static bool
+batch_full(const Retrieval *r)
+{
+	return r->npending >= r->batch_size || r->pending_bytes >= BATCH_MAX_BYTES;
+}
+
+static void
+store_batch_call(void *arg)
+{
+	Retrieval  *r = arg;
+
+	for (int i = 0; i < r->npending; i++)
+	{
+		PendingInstance *p = &r->pending[i];
+		char	   *reason;
+		PacsOutcome outcome = pacs_target_store(&r->target, p->dcm, &p->uids, r->source_aet, &reason);
+
+		tally_outcome(r, outcome, reason, p->dcm);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Insert the pending instances in one subtransaction. When one of them fails, the batch is rolled back and
+ * its instances are stored one by one, each in its own subtransaction, so that only the failing one is
+ * counted as failed.
+ */
+static void
+flush_pending(Retrieval *r)
+{
+	Tally		before;
+	char		comment[64];
+
+	if (r->npending == 0)
+		return;
+	MemoryContextReset(r->instance_context);
+	tally_save(r, &before);
+	if (in_subtransaction(store_batch_call, r, r->instance_context) != NULL)
+	{
+		tally_restore(r, &before);
+		for (int i = 0; i < r->npending; i++)
+			(void) store_instance(r, r->pending[i].dcm, &r->pending[i].uids, comment, sizeof(comment));
+	}
+	r->npending = 0;
+	r->pending_bytes = 0;
+	MemoryContextReset(r->batch_context);
+	MemoryContextReset(r->instance_context);
 }
 
 static void
@@ -210,51 +332,27 @@ check_final_status(Retrieval *r, const pgs_net_event *ev, const char *operation)
 			 errhint("The PACS must know AE title \"%s\" as this server's address and pgscreen.scp_port.", scp_aet) : 0));
 }
 
+/* A received C-STORE of a C-GET: stored before it is answered (batch_size 1), or answered and batched. */
 static void
-run_get(Retrieval *r, PacsAssoc *pa, pgs_net_query *q)
+receive_get_instance(Retrieval *r, PacsAssoc *pa, pgs_net_event *ev)
 {
 	pgs_error	err;
-	pgs_net_event ev;
-	TimestampTz idle = GetCurrentTimestamp();
-	MemoryContext old;
+	uint16		status = PGS_DIMSE_SUCCESS;
+	char		comment[64];
 
+	comment[0] = '\0';
 	pgs_error_clear(&err);
-	pacs_check(pgs_net_get_start(pa->assoc, q, &err), &err, "could not send the C-GET request");
-	for (;;)
-	{
-		uint16		status;
-		char		comment[64];
-
-		pacs_wait(pa, &idle, NULL, NULL);
-		MemoryContextReset(r->instance_context);
-		old = MemoryContextSwitchTo(r->instance_context);
-		pacs_next(pa, &ev, "C-GET failed");
-		MemoryContextSwitchTo(old);
-		if (ev.kind == PGS_NET_EVENT_DONE)
-			break;
-		if (ev.kind == PGS_NET_EVENT_PROGRESS)
-		{
-			if (r->expected < 0)
-			{
-				r->remaining = ev.remaining;
-				pacs_activity_remaining(ev.remaining);
-			}
-			continue;
-		}
-		if (ev.kind != PGS_NET_EVENT_INSTANCE)
-			continue;
-		comment[0] = '\0';
-		if (ev.data == NULL)
-			status = refuse_instance(r, &ev);
-		else
-			status = store_instance(r, pacs_bytea_result(ev.data, ev.len), &ev.uids, comment, sizeof(comment));
-		pacs_check(pgs_net_store_reply(pa->assoc, status, comment[0] ? comment : ev.refused_reason, &err), &err,
-				   "could not answer a C-STORE sub-operation");
-	}
-	check_final_status(r, &ev, "C-GET");
+	if (ev->data == NULL)
+		status = refuse_instance(r, ev);
+	else if (r->batch_size == 1)
+		status = store_instance(r, pacs_bytea_result(ev->data, ev->len), &ev->uids, comment, sizeof(comment));
+	else
+		add_pending(r, pacs_bytea_result(ev->data, ev->len), &ev->uids);
+	pacs_check(pgs_net_store_reply(pa->assoc, status, comment[0] ? comment : ev->refused_reason, &err), &err,
+			   "could not answer a C-STORE sub-operation");
 }
 
-/* A receiver worker offered an instance of our C-MOVE: take it through the shm_mq, store it, answer. */
+/* A receiver worker offered an instance of our C-MOVE: take it through the shm_mq, store or batch it, answer. */
 static void
 take_delivery(Retrieval *r)
 {
@@ -271,7 +369,8 @@ take_delivery(Retrieval *r)
 
 	if (!pacs_mail_take(&handle))
 		return;
-	MemoryContextReset(r->instance_context);
+	if (r->batch_size == 1)
+		MemoryContextReset(r->instance_context);
 	segment = dsm_attach(handle);
 	if (segment == NULL)
 	{
@@ -291,42 +390,128 @@ take_delivery(Retrieval *r)
 	/* the receiver sends the identifiers it read, then the instance */
 	memcpy(&uids, data, sizeof(uids));
 	nbytes -= sizeof(uids);
-	dcm = MemoryContextAlloc(r->instance_context, nbytes + VARHDRSZ);
+	dcm = MemoryContextAlloc(r->batch_size == 1 ? r->instance_context : r->batch_context, nbytes + VARHDRSZ);
 	SET_VARSIZE(dcm, nbytes + VARHDRSZ);
 	memcpy(VARDATA(dcm), (char *) data + sizeof(uids), nbytes);
 	dsm_detach(segment);
+	if (r->batch_size > 1)
+	{
+		pacs_mail_answer(PGS_DIMSE_SUCCESS, "");
+		add_pending(r, dcm, &uids);
+		return;
+	}
 	status = store_instance(r, dcm, &uids, comment, sizeof(comment));
 	pacs_mail_answer(status, comment);
 }
 
+/* One association of a retrieval and the requests it sends, one after the other. */
+typedef struct Lane
+{
+	PacsAssoc  *pa;				/* NULL once its requests are done and it is released */
+	List	   *items;			/* RetrieveItem */
+	int			next;
+	pgs_qr_model model;
+} Lane;
+
+typedef struct RetrieveItem RetrieveItem;
+static pgs_net_query *item_query(RetrieveItem *item, pgs_qr_model model);
+
+/* Send the lane's next request, or release its association when it has none left. */
 static void
-run_move(Retrieval *r, PacsAssoc *pa, pgs_net_query *q, const char *calling_aet)
+lane_start_next(Retrieval *r, Lane *lane)
 {
 	pgs_error	err;
-	pgs_net_event ev;
-	TimestampTz idle = GetCurrentTimestamp();
-	uint16		message_id = pacs_route_open(calling_aet);
+	pgs_net_query *q;
 
+	if (lane->next >= list_length(lane->items))
+	{
+		pacs_close(lane->pa);
+		lane->pa = NULL;
+		return;
+	}
+	q = item_query(list_nth(lane->items, lane->next++), lane->model);
 	pgs_error_clear(&err);
-	pacs_check(pgs_net_move_start(pa->assoc, q, scp_aet, message_id, &err), &err, "could not send the C-MOVE request");
+	if (r->use_move)
+		pacs_check(pgs_net_move_start(lane->pa->assoc, q, scp_aet, r->message_id, &err), &err,
+				   "could not send the C-MOVE request");
+	else
+		pacs_check(pgs_net_get_start(lane->pa->assoc, q, &err), &err, "could not send the C-GET request");
+	r->requests++;
+}
+
+static void
+lane_event(Retrieval *r, Lane *lane)
+{
+	pgs_net_event ev;
+	MemoryContext old;
+
+	if (r->batch_size == 1)
+		MemoryContextReset(r->instance_context);
+	old = MemoryContextSwitchTo(r->batch_size == 1 ? r->instance_context : r->batch_context);
+	pacs_next(lane->pa, &ev, r->use_move ? "C-MOVE failed" : "C-GET failed");
+	MemoryContextSwitchTo(old);
+	switch (ev.kind)
+	{
+		case PGS_NET_EVENT_DONE:
+			check_final_status(r, &ev, r->use_move ? "C-MOVE" : "C-GET");
+			lane_start_next(r, lane);
+			break;
+		case PGS_NET_EVENT_PROGRESS:
+			/* the PACS counts per request: only meaningful when one request runs at a time */
+			if (r->expected < 0 && r->nlanes == 1)
+			{
+				r->remaining = ev.remaining;
+				pacs_activity_remaining(ev.remaining);
+			}
+			break;
+		case PGS_NET_EVENT_INSTANCE:
+			if (!r->use_move)
+				receive_get_instance(r, lane->pa, &ev);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Run every lane's requests at once, serving whichever association (or, for C-MOVE, the receiver's
+ * delivery) has something, and insert the batches as they fill.
+ */
+static void
+run_lanes(Retrieval *r, Lane *lanes)
+{
+	PacsAssoc  *pas[PACS_MAX_PARALLEL];
+	TimestampTz idle[PACS_MAX_PARALLEL];
+
+	for (int i = 0; i < r->nlanes; i++)
+	{
+		idle[i] = GetCurrentTimestamp();
+		lane_start_next(r, &lanes[i]);
+	}
 	for (;;)
 	{
-		if (!pacs_wait(pa, &idle, pacs_mail_offered, NULL))
-		{
-			take_delivery(r);
-			continue;
-		}
-		pacs_next(pa, &ev, "C-MOVE failed");
-		if (ev.kind == PGS_NET_EVENT_DONE)
+		int			active = 0;
+		int			ready;
+
+		for (int i = 0; i < r->nlanes; i++)
+			if ((pas[i] = lanes[i].pa) != NULL)
+				active++;
+		if (active == 0)
 			break;
-		if (ev.kind == PGS_NET_EVENT_PROGRESS && r->expected < 0)
+		ready = pacs_wait_any(pas, idle, r->nlanes, r->use_move ? pacs_mail_offered : NULL, NULL);
+		if (ready < 0)
+			take_delivery(r);
+		else
+			lane_event(r, &lanes[ready]);
+		if (batch_full(r))
 		{
-			r->remaining = ev.remaining;
-			pacs_activity_remaining(ev.remaining);
+			flush_pending(r);
+			/* the PACS was not read while the batch was inserted: that time is not its silence */
+			for (int i = 0; i < r->nlanes; i++)
+				idle[i] = GetCurrentTimestamp();
 		}
 	}
-	pacs_route_close();
-	check_final_status(r, &ev, "C-MOVE");
+	flush_pending(r);
 }
 
 static bool
@@ -336,11 +521,17 @@ has_wildcard(const char *value)
 }
 
 /* One C-GET/C-MOVE request: the unique keys of what it retrieves, at a level. */
-typedef struct RetrieveItem
+struct RetrieveItem
 {
 	int			level;
 	List	   *keys;			/* PacsQueryKey */
-} RetrieveItem;
+};
+
+static pgs_net_query *
+item_query(RetrieveItem *item, pgs_qr_model model)
+{
+	return pacs_build_query(item->level, item->keys, false, model);
+}
 
 /* An instance as an IMAGE-level C-FIND lists it. */
 typedef struct ProbedInstance
@@ -362,6 +553,9 @@ typedef struct RetrievePlan
 	int64		excluded;
 	List	   *excluded_classes;	/* char *, distinct */
 	int			empty;			/* items the PACS lists no instance for */
+	List	   *requested;		/* ProbedInstance: what per-instance requests ask for (parallel, resume) */
+	int64		present;		/* listed instances the table holds already (resume) */
+	bool		classes_unknown;	/* some instances were listed by UID alone: propose the defaults */
 } RetrievePlan;
 
 static RetrieveItem *
@@ -504,7 +698,7 @@ query_items(const char *host, int port, const char *called_aet, PacsOptions *opt
 	opts->level = m.level;
 	find_opts = *opts;
 	find_opts.model_given = true;
-	if (pacs_run_find(host, port, called_aet, &find_opts, m.level, list_copy(keys), collect_match, &m))
+	if (pacs_run_find(host, port, called_aet, &find_opts, m.level, list_copy(keys), true, collect_match, &m))
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("pacs_retrieve retrieves the first %lld matches of the query; %s:%d has more",
@@ -525,6 +719,7 @@ typedef struct ProbeCall
 	List	   *keys;
 	List	   *instances;
 	MemoryContext context;
+	bool		uids_only;		/* ask for the UIDs alone: a PACS answers that from its index */
 } ProbeCall;
 
 static void
@@ -549,7 +744,27 @@ probe_call(void *arg)
 {
 	ProbeCall  *p = arg;
 
-	pacs_run_find(p->host, p->port, p->called_aet, &p->opts, PGS_QR_IMAGE, p->keys, collect_instance, p);
+	pacs_run_find(p->host, p->port, p->called_aet, &p->opts, PGS_QR_IMAGE, p->keys, !p->uids_only, collect_instance,
+				  p);
+}
+
+/* How much an IMAGE-level listing asks for. */
+typedef enum Listing
+{
+	LISTING_NONE,
+	LISTING_UIDS,				/* SOP Instance UIDs, to name instances in requests */
+	LISTING_FULL				/* and their SOP classes and transfer syntaxes, to negotiate for them */
+} Listing;
+
+static bool
+has_key(List *keys, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+		if (strcmp(((PacsQueryKey *) lfirst(lc))->key, name) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -559,12 +774,23 @@ probe_call(void *arg)
  */
 static List *
 probe_item(const char *host, int port, const char *called_aet, const PacsOptions *opts, RetrieveItem *item,
-		   bool *listed)
+		   Listing listing, bool *listed)
 {
-	ProbeCall	p = {host, port, called_aet, *opts, NIL, NIL, CurrentMemoryContext};
+	ProbeCall	p = {host, port, called_aet, *opts, NIL, NIL, CurrentMemoryContext, listing == LISTING_UIDS};
 	ErrorData  *edata;
+	static const char *const uid_keys[] = {"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"};
 
-	p.keys = add_key(list_copy(item->keys), "AvailableTransferSyntaxUID", NULL);
+	p.keys = list_copy(item->keys);
+	if (p.uids_only)
+	{
+		for (int i = 0; i < lengthof(uid_keys); i++)
+			if (!has_key(p.keys, uid_keys[i]))
+				p.keys = add_key(p.keys, uid_keys[i], NULL);
+		if (opts->model == PGS_QR_MODEL_PATIENT && !has_key(p.keys, "PatientID"))
+			p.keys = add_key(p.keys, "PatientID", NULL);
+	}
+	else
+		p.keys = add_key(p.keys, "AvailableTransferSyntaxUID", NULL);
 	p.opts.limit = INT_MAX;
 	p.opts.model_given = true;
 	edata = in_subtransaction(probe_call, &p, CurrentMemoryContext);
@@ -681,19 +907,153 @@ plan_item(RetrievePlan *plan, const PacsOptions *opts, RetrieveItem *item, List 
 	}
 }
 
+/* How an item is listed before it is retrieved. */
+static Listing
+listing_for(const PacsOptions *opts, const RetrieveItem *item, bool per_instance)
+{
+	if (opts->probe == PACS_PROBE_NEVER)
+		return LISTING_NONE;
+	/* non-image objects (SR, presentation states) hide in studies, next to the image series */
+	if (opts->probe == PACS_PROBE_ALWAYS || item->level <= PGS_QR_STUDY)
+		return LISTING_FULL;
+	return per_instance ? LISTING_UIDS : LISTING_NONE;
+}
+
+/* Keep the wanted instances for per-instance requests; count the rest as left out. */
+static void
+plan_instances(RetrievePlan *plan, const PacsOptions *opts, List *instances)
+{
+	ListCell   *lc;
+
+	foreach(lc, instances)
+	{
+		ProbedInstance *inst = lfirst(lc);
+
+		if (inst->sop_class[0] == '\0')
+			plan->classes_unknown = true;	/* listed by UID alone */
+		else if (!wanted_class(opts, inst->sop_class))
+		{
+			note_excluded(plan, inst->sop_class);
+			continue;
+		}
+		else
+			add_storage(plan, inst->sop_class, inst->transfer_syntax);
+		plan->requested = lappend(plan->requested, inst);
+	}
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Drop from plan->requested the instances whose SOP Instance UID the target table holds (SPI, caller's rights). */
+static void
+drop_present(RetrievePlan *plan, const PacsTarget *target)
+{
+	int			n = list_length(plan->requested);
+	Datum	   *uids;
+	char	  **present;
+	int			npresent;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	List	   *kept = NIL;
+	ListCell   *lc;
+	int			i = 0;
+	int			ret;
+
+	if (n == 0)
+		return;
+	uids = palloc(sizeof(Datum) * n);
+	foreach(lc, plan->requested)
+		uids[i++] = CStringGetTextDatum(((ProbedInstance *) lfirst(lc))->sop);
+	args[0] = PointerGetDatum(construct_array(uids, n, TEXTOID, -1, false, TYPALIGN_INT));
+	ret = SPI_execute_with_args(psprintf("SELECT sop_instance_uid::text FROM %s WHERE sop_instance_uid = ANY ($1)",
+										 target->name),
+								1, types, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args returned %s", SPI_result_code_string(ret));
+	npresent = (int) SPI_processed;
+	present = palloc(sizeof(char *) * Max(npresent, 1));
+	for (i = 0; i < npresent; i++)
+		present[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	qsort(present, npresent, sizeof(char *), compare_strings);
+	foreach(lc, plan->requested)
+	{
+		ProbedInstance *inst = lfirst(lc);
+
+		if (npresent > 0 && bsearch(&inst->sop, present, npresent, sizeof(char *), compare_strings) != NULL)
+			plan->present++;
+		else
+			kept = lappend(kept, inst);
+	}
+	plan->requested = kept;
+}
+
+/* Requests of at most this many instances each: the identifier of one stays a few kilobytes. */
+#define MAX_INSTANCES_PER_REQUEST 500
+
+/*
+ * Turn plan->requested into IMAGE-level requests listing the SOP Instance UIDs of one series each, about
+ * `parallel` of them so that every association gets a share.
+ */
+static void
+plan_requests(RetrievePlan *plan, const PacsOptions *opts)
+{
+	int			total = list_length(plan->requested);
+	int			per_request = Min(Max((total + opts->parallel - 1) / opts->parallel, 1), MAX_INSTANCES_PER_REQUEST);
+	List	   *left = plan->requested;
+
+	plan->expected += total;
+	while (left != NIL)
+	{
+		ProbedInstance *first = linitial(left);
+		StringInfoData sops;
+		List	   *rest = NIL;
+		int			taken = 0;
+		ListCell   *lc;
+
+		initStringInfo(&sops);
+		foreach(lc, left)
+		{
+			ProbedInstance *inst = lfirst(lc);
+
+			if (taken < per_request && strcmp(inst->series, first->series) == 0 &&
+				strcmp(inst->study, first->study) == 0)
+			{
+				appendStringInfo(&sops, "%s%s", taken++ ? "\\" : "", inst->sop);
+			}
+			else
+				rest = lappend(rest, inst);
+		}
+		plan->items = lappend(plan->items,
+							  make_item(PGS_QR_IMAGE, unique_keys(PGS_QR_IMAGE, opts->model, first->patient_id,
+																  first->study[0] ? first->study : NULL,
+																  first->series, sops.data)));
+		left = rest;
+	}
+}
+
 static RetrievePlan *
-make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts, List *keys)
+make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts, List *keys,
+		  const PacsTarget *target)
 {
 	RetrievePlan *plan = palloc0(sizeof(RetrievePlan));
 	List	   *items = query_items(host, port, called_aet, opts, keys);
+	/* parallel associations need more requests than the query makes; resume names instances */
+	bool		per_instance = opts->resume || (opts->parallel > 1 && list_length(items) < opts->parallel);
 	ListCell   *lc;
 
 	foreach(lc, items)
 	{
 		RetrieveItem *item = lfirst(lc);
 		bool		listed = false;
-		List	   *instances = opts->probe ? probe_item(host, port, called_aet, opts, item, &listed) : NIL;
+		List	   *instances = NIL;
+		Listing		listing = listing_for(opts, item, per_instance);
 
+		if (listing != LISTING_NONE)
+			instances = probe_item(host, port, called_aet, opts, item, listing, &listed);
 		CHECK_FOR_INTERRUPTS();
 		if (!listed)
 		{
@@ -702,9 +1062,15 @@ make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts,
 		}
 		else if (instances == NIL)
 			plan->empty++;		/* the PACS holds nothing for it: no request */
+		else if (per_instance)
+			plan_instances(plan, opts, instances);
 		else
 			plan_item(plan, opts, item, instances);
 	}
+	if (opts->resume)
+		drop_present(plan, target);
+	if (per_instance)
+		plan_requests(plan, opts);
 	if (plan->listing_incomplete)
 		plan->expected = -1;
 	return plan;
@@ -724,7 +1090,7 @@ storage_array(RetrievePlan *plan, int *n)
 	ListCell   *lc;
 
 	*n = 0;
-	if (plan->listing_incomplete || plan->storage == NIL)
+	if (plan->listing_incomplete || plan->classes_unknown || plan->storage == NIL)
 		return NULL;
 	foreach(lc, plan->storage)
 	{
@@ -785,6 +1151,27 @@ end_activity(void *arg)
 	pacs_activity_end();
 }
 
+/* Deal the requests out to the associations, round robin. */
+static Lane *
+make_lanes(Retrieval *r, RetrievePlan *plan, const PacsOptions *opts)
+{
+	Lane	   *lanes;
+	int			i = 0;
+	ListCell   *lc;
+
+	r->nlanes = Min(opts->parallel, list_length(plan->items));
+	lanes = palloc0(sizeof(Lane) * r->nlanes);
+	foreach(lc, plan->items)
+	{
+		Lane	   *lane = &lanes[i++ % r->nlanes];
+
+		lane->items = lappend(lane->items, lfirst(lc));
+	}
+	for (i = 0; i < r->nlanes; i++)
+		lanes[i].model = opts->model;
+	return lanes;
+}
+
 Datum
 pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 {
@@ -800,9 +1187,7 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	RetrievePlan *plan;
 	pgs_net_storage *storage;
 	int			nstorage;
-	ListCell   *lc;
-	PacsAssoc  *pa;
-	int			requests = 0;
+	Lane	   *lanes;
 	MemoryContextCallback *activity_cleanup = palloc0(sizeof(MemoryContextCallback));
 
 	pacs_options_parse(options, PACS_OPT_NETWORK | PACS_OPT_FIND | PACS_OPT_RETRIEVE, "screen.pacs_retrieve", &opts);
@@ -819,8 +1204,12 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	r.progress_every = opts.progress_every;
 	r.next_progress = opts.progress_every;
 	r.remaining = -1;
+	r.use_move = opts.use_move;
+	r.batch_size = opts.batch_size;
+	r.pending = palloc(sizeof(PendingInstance) * opts.batch_size);
 	r.instance_context = AllocSetContextCreate(CurrentMemoryContext, "pacs_retrieve instance",
 											   ALLOCSET_DEFAULT_SIZES);
+	r.batch_context = AllocSetContextCreate(CurrentMemoryContext, "pacs_retrieve batch", ALLOCSET_DEFAULT_SIZES);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -830,10 +1219,17 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 	activity_cleanup->func = end_activity;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, activity_cleanup);
 	pacs_activity_state("listing instances", psprintf("%s at %s:%d", called_aet, host, port));
-	plan = make_plan(host, port, called_aet, &opts, keys);
+	plan = make_plan(host, port, called_aet, &opts, keys, &r.target);
 	storage = storage_array(plan, &nstorage);
 	r.expected = plan->expected;
 	r.remaining = plan->expected >= 0 ? (int) Min(plan->expected, INT_MAX) : -1;
+	if (plan->present > 0)
+	{
+		count(&r, PACS_COUNT_DUPLICATES, plan->present);
+		ereport(NOTICE,
+				(errmsg("pacs_retrieve resumes: %lld listed instances are in the table already, %lld to retrieve",
+						(long long) plan->present, (long long) plan->expected)));
+	}
 
 	pacs_activity_remaining(r.remaining);
 	r.peer = psprintf("%s at %s:%d", called_aet, host, port);
@@ -844,23 +1240,18 @@ pgscreen_pacs_retrieve(PG_FUNCTION_ARGS)
 		SPI_finish();
 		PG_RETURN_INT64(0);
 	}
-	pa = pacs_open(host, port, called_aet, &opts, opts.use_move ? PGS_NET_MOVE : PGS_NET_GET, storage, nstorage);
-	pacs_activity_state(opts.use_move ? "retrieving (C-MOVE)" : "retrieving (C-GET)", pa->peer);
-	foreach(lc, plan->items)
-	{
-		RetrieveItem *item = lfirst(lc);
-		pgs_net_query *q = pacs_build_query(item->level, item->keys, false, opts.model);
-
-		if (opts.use_move)
-			run_move(&r, pa, q, calling_aet);
-		else
-			run_get(&r, pa, q);
-		requests++;
-		CHECK_FOR_INTERRUPTS();
-	}
-	pacs_close(pa);
+	lanes = make_lanes(&r, plan, &opts);
+	for (int i = 0; i < r.nlanes; i++)
+		lanes[i].pa = pacs_open(host, port, called_aet, &opts, opts.use_move ? PGS_NET_MOVE : PGS_NET_GET,
+								storage, nstorage);
+	pacs_activity_state(opts.use_move ? "retrieving (C-MOVE)" : "retrieving (C-GET)", lanes[0].pa->peer);
+	if (opts.use_move)
+		r.message_id = pacs_route_open(calling_aet);
+	run_lanes(&r, lanes);
+	if (opts.use_move)
+		pacs_route_close();
 	pacs_activity_end();
-	report_summary(&r, plan, requests);
+	report_summary(&r, plan, r.requests);
 	SPI_finish();
 	PG_RETURN_INT64(r.counts[PACS_COUNT_STORED]);
 }
