@@ -140,7 +140,8 @@ pacs_wait_any(PacsAssoc **pas, TimestampTz *idle_since, int n, bool (*wake) (voi
 		}
 		set = CreateWaitEventSet(CurrentMemoryContext, n + 2);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (int i = 0; i < n; i++)
 		{
 			int			socket;
