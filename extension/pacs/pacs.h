@@ -198,6 +198,47 @@ extern PacsOutcome pacs_target_store(PacsTarget *target, bytea *dcm, const pgs_n
 
 extern Oid	pacs_resolve_table(const char *name, const char *what);
 
+/* ---- retrieval plans (pacs_plan.c) ---- */
+
+/* One C-GET/C-MOVE request: the unique keys of what it retrieves, at a level. */
+typedef struct RetrieveItem
+{
+	int			level;
+	List	   *keys;			/* PacsQueryKey */
+} RetrieveItem;
+
+typedef struct RetrievePlan
+{
+	List	   *items;			/* RetrieveItem */
+	List	   *storage;		/* pgs_net_storage, distinct (class, syntax) pairs, for a C-GET */
+	bool		listing_incomplete; /* some item's instances could not be listed: propose the defaults */
+	int64		expected;
+	int64		excluded;
+	List	   *excluded_classes;	/* char *, distinct */
+	int			empty;			/* items the PACS lists no instance for */
+	List	   *requested;		/* ProbedInstance: what per-instance requests ask for (parallel, resume) */
+	int64		present;		/* listed instances the table holds already (resume) */
+	bool		classes_unknown;	/* some instances were listed by UID alone: propose the defaults */
+} RetrievePlan;
+
+/*
+ * Resolve a query into requests (a C-FIND first unless it names unique keys), list their instances where
+ * needed (options probe, parallel, resume) and leave out what should not be asked for: non-image objects,
+ * and with resume the instances the target table holds. Errors before anything is retrieved.
+ */
+extern RetrievePlan *pacs_make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts,
+									List *keys, const PacsTarget *target);
+
+/* The storage classes a C-GET association proposes, or NULL (*n 0) for the kernel's default set. */
+extern pgs_net_storage *pacs_plan_storage(RetrievePlan *plan, int *n);
+
+/*
+ * Run fn(arg) in a subtransaction, in memory context work. An error rolls the subtransaction back and is
+ * returned (copied into work), so that one instance or one listing can fail without the retrieval; a cancel
+ * is never swallowed. NULL when fn succeeded. (pacs_subxact.c)
+ */
+extern ErrorData *pacs_in_subtransaction(void (*fn) (void *), void *arg, MemoryContext work);
+
 /* ---- shared state (pacs_shmem.c): activity rows and the routing of C-MOVE sub-operations ---- */
 
 typedef enum PacsActivityKind
