@@ -52,7 +52,18 @@ extern void pacs_config_from_settings(pgs_net_config *cfg, bool tls);
 #define PACS_OPT_NETWORK	0x01	/* connect_timeout, acse_timeout, dimse_timeout, max_pdu, tls */
 #define PACS_OPT_FIND		0x02	/* model, limit */
 #define PACS_OPT_RETRIEVE	0x04	/* method, level, non_images, probe, deidentify,
-									 * quarantine_table, progress_every */
+									 * quarantine_table, progress_every, batch_size,
+									 * parallel, resume */
+
+/* When pacs_retrieve lists the instances (IMAGE-level C-FIND) before retrieving them. */
+typedef enum PacsProbe
+{
+	PACS_PROBE_AUTO,			/* for PATIENT and STUDY requests, and when parallel or resume need it */
+	PACS_PROBE_ALWAYS,
+	PACS_PROBE_NEVER
+} PacsProbe;
+
+#define PACS_MAX_PARALLEL 8
 
 typedef struct PacsOptions
 {
@@ -62,11 +73,14 @@ typedef struct PacsOptions
 	int64		limit;
 	bool		use_move;		/* C-MOVE to pgscreen.scp_aet instead of C-GET */
 	bool		non_images;		/* retrieve non-image objects (SR, RT, ...) too */
-	bool		probe;			/* list the instances (IMAGE-level C-FIND) before retrieving */
+	PacsProbe	probe;			/* list the instances (IMAGE-level C-FIND) before retrieving */
 	int			level;			/* pgs_qr_level, or -1 when not given */
 	Jsonb	   *deidentify;		/* NULL: store as received */
 	Oid			quarantine_table;	/* InvalidOid: quarantined instances are skipped */
 	int			progress_every;
+	int			batch_size;		/* instances inserted per subtransaction; 1: each before it is answered */
+	int			parallel;		/* associations retrieving at once */
+	bool		resume;			/* request only the listed instances the table lacks */
 } PacsOptions;
 
 extern void pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, PacsOptions *opts);
@@ -87,9 +101,13 @@ extern List *pacs_query_keys(Jsonb *query);
 /* A kernel query from keys (errors name the key), freed with the current memory context. */
 extern pgs_net_query *pacs_build_query(int level, List *keys, bool return_keys, pgs_qr_model model);
 
-/* Run a C-FIND; on_match gets at most opts->limit matches. True when the PACS had more than that. */
+/*
+ * Run a C-FIND; on_match gets at most opts->limit matches. True when the PACS had more than that.
+ * return_keys: ask for the level's usual attributes too, not only those the keys name.
+ */
 extern bool pacs_run_find(const char *host, int port, const char *called_aet, const PacsOptions *opts,
-						  int level, List *keys, void (*on_match) (pgs_net_event *, void *), void *arg);
+						  int level, List *keys, bool return_keys, void (*on_match) (pgs_net_event *, void *),
+						  void *arg);
 
 /* ---- associations (pacs_net.c) ---- */
 
@@ -125,6 +143,12 @@ pacs_check(pgs_status st, const pgs_error *err, const char *what)
  * life; silence for the DIMSE timeout is an error. Returns true for a message, false for wake().
  */
 extern bool pacs_wait(PacsAssoc *pa, TimestampTz *idle_since, bool (*wake) (void *), void *wake_arg);
+
+/*
+ * The same over n associations (NULL entries are skipped), each with its own time of the last sign of
+ * life: returns the index of one with a message to read, or -1 for wake().
+ */
+extern int	pacs_wait_any(PacsAssoc **pas, TimestampTz *idle_since, int n, bool (*wake) (void *), void *wake_arg);
 
 /* Read the next message (after pacs_wait said one is there). */
 extern void pacs_next(PacsAssoc *pa, pgs_net_event *ev, const char *what);
@@ -173,6 +197,47 @@ extern PacsOutcome pacs_target_store(PacsTarget *target, bytea *dcm, const pgs_n
 									 const char *source_aet, char **reason);
 
 extern Oid	pacs_resolve_table(const char *name, const char *what);
+
+/* ---- retrieval plans (pacs_plan.c) ---- */
+
+/* One C-GET/C-MOVE request: the unique keys of what it retrieves, at a level. */
+typedef struct RetrieveItem
+{
+	int			level;
+	List	   *keys;			/* PacsQueryKey */
+} RetrieveItem;
+
+typedef struct RetrievePlan
+{
+	List	   *items;			/* RetrieveItem */
+	List	   *storage;		/* pgs_net_storage, distinct (class, syntax) pairs, for a C-GET */
+	bool		listing_incomplete; /* some item's instances could not be listed: propose the defaults */
+	int64		expected;
+	int64		excluded;
+	List	   *excluded_classes;	/* char *, distinct */
+	int			empty;			/* items the PACS lists no instance for */
+	List	   *requested;		/* ProbedInstance: what per-instance requests ask for (parallel, resume) */
+	int64		present;		/* listed instances the table holds already (resume) */
+	bool		classes_unknown;	/* some instances were listed by UID alone: propose the defaults */
+} RetrievePlan;
+
+/*
+ * Resolve a query into requests (a C-FIND first unless it names unique keys), list their instances where
+ * needed (options probe, parallel, resume) and leave out what should not be asked for: non-image objects,
+ * and with resume the instances the target table holds. Errors before anything is retrieved.
+ */
+extern RetrievePlan *pacs_make_plan(const char *host, int port, const char *called_aet, PacsOptions *opts,
+									List *keys, const PacsTarget *target);
+
+/* The storage classes a C-GET association proposes, or NULL (*n 0) for the kernel's default set. */
+extern pgs_net_storage *pacs_plan_storage(RetrievePlan *plan, int *n);
+
+/*
+ * Run fn(arg) in a subtransaction, in memory context work. An error rolls the subtransaction back and is
+ * returned (copied into work), so that one instance or one listing can fail without the retrieval; a cancel
+ * is never swallowed. NULL when fn succeeded. (pacs_subxact.c)
+ */
+extern ErrorData *pacs_in_subtransaction(void (*fn) (void *), void *arg, MemoryContext work);
 
 /* ---- shared state (pacs_shmem.c): activity rows and the routing of C-MOVE sub-operations ---- */
 

@@ -102,43 +102,69 @@ pacs_close(PacsAssoc *pa)
 	pgs_net_release(a);
 }
 
-bool
-pacs_wait(PacsAssoc *pa, TimestampTz *idle_since, bool (*wake) (void *), void *wake_arg)
+int
+pacs_wait_any(PacsAssoc **pas, TimestampTz *idle_since, int n, bool (*wake) (void *), void *wake_arg)
 {
 	for (;;)
 	{
-		int			socket;
-		long		waited_ms;
-		int			rc;
+		WaitEventSet *set;
+		WaitEvent	event;
+		long		timeout_ms = 1000;
 
 		CHECK_FOR_INTERRUPTS();
 		if (wake != NULL && wake(wake_arg))
 		{
-			*idle_since = GetCurrentTimestamp();
-			return false;
+			/* a delivery for a C-MOVE is a sign of life of its associations */
+			for (int i = 0; i < n; i++)
+				idle_since[i] = GetCurrentTimestamp();
+			return -1;
 		}
-		if (pgs_net_data_pending(pa->assoc))
+		for (int i = 0; i < n; i++)
 		{
-			*idle_since = GetCurrentTimestamp();
-			return true;
+			long		waited_ms;
+
+			if (pas[i] == NULL)
+				continue;
+			if (pgs_net_data_pending(pas[i]->assoc))
+			{
+				idle_since[i] = GetCurrentTimestamp();
+				return i;
+			}
+			waited_ms = TimestampDifferenceMilliseconds(idle_since[i], GetCurrentTimestamp());
+			if (waited_ms >= (long) pas[i]->dimse_timeout_s * 1000)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("timed out after %d s waiting for %s", pas[i]->dimse_timeout_s, pas[i]->peer),
+						 errhint("Raise pgscreen.pacs_dimse_timeout or options.dimse_timeout for a slow PACS.")));
+			timeout_ms = Min(timeout_ms, (long) pas[i]->dimse_timeout_s * 1000 - waited_ms);
 		}
-		waited_ms = TimestampDifferenceMilliseconds(*idle_since, GetCurrentTimestamp());
-		if (waited_ms >= (long) pa->dimse_timeout_s * 1000)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("timed out after %d s waiting for %s", pa->dimse_timeout_s, pa->peer),
-					 errhint("Raise pgscreen.pacs_dimse_timeout or options.dimse_timeout for a slow PACS.")));
-		socket = pgs_net_socket(pa->assoc);
-		if (socket < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("the association with %s has no connection", pa->peer)));
-		rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_SOCKET_READABLE | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							   socket, Min(1000, (long) pa->dimse_timeout_s * 1000 - waited_ms),
-							   PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
+		set = CreateWaitEventSet(CurrentMemoryContext, n + 2);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < n; i++)
+		{
+			int			socket;
+
+			if (pas[i] == NULL)
+				continue;
+			socket = pgs_net_socket(pas[i]->assoc);
+			if (socket < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("the association with %s has no connection", pas[i]->peer)));
+			AddWaitEventToSet(set, WL_SOCKET_READABLE, socket, NULL, NULL);
+		}
+		if (WaitEventSetWait(set, timeout_ms, &event, 1, PG_WAIT_EXTENSION) == 1 && (event.events & WL_LATCH_SET))
 			ResetLatch(MyLatch);
+		FreeWaitEventSet(set);
 	}
+}
+
+bool
+pacs_wait(PacsAssoc *pa, TimestampTz *idle_since, bool (*wake) (void *), void *wake_arg)
+{
+	return pacs_wait_any(&pa, idle_since, 1, wake, wake_arg) == 0;
 }
 
 void

@@ -121,7 +121,7 @@ pacs_build_query(int level, List *keys, bool return_keys, pgs_qr_model model)
  */
 bool
 pacs_run_find(const char *host, int port, const char *called_aet, const PacsOptions *opts, int level,
-			  List *keys, void (*on_match) (pgs_net_event *, void *), void *arg)
+			  List *keys, bool return_keys, void (*on_match) (pgs_net_event *, void *), void *arg)
 {
 	PacsOptions find_opts = *opts;
 	pgs_net_query *q;
@@ -136,7 +136,7 @@ pacs_run_find(const char *host, int port, const char *called_aet, const PacsOpti
 	MemoryContext old;
 
 	find_opts.model = choose_model(opts, level);
-	q = pacs_build_query(level, keys, true, find_opts.model);
+	q = pacs_build_query(level, keys, return_keys, find_opts.model);
 	pa = pacs_open(host, port, called_aet, &find_opts, PGS_NET_FIND, NULL, 0);
 	pgs_error_clear(&err);
 	pacs_check(pgs_net_find_start(pa->assoc, q, &err), &err, "could not send the C-FIND request");
@@ -226,7 +226,7 @@ pgscreen_pacs_find(PG_FUNCTION_ARGS)
 	pacs_options_parse(options_arg(fcinfo, 6), PACS_OPT_NETWORK | PACS_OPT_FIND, "screen.pacs_find", &opts);
 	opts.net.aet = calling_aet;
 	init_jsonb_srf(fcinfo);
-	if (pacs_run_find(host, port, called_aet, &opts, level, keys, put_match, rsinfo))
+	if (pacs_run_find(host, port, called_aet, &opts, level, keys, true, put_match, rsinfo))
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("pacs_find returned the first %lld matches; %s:%d has more", (long long) opts.limit,

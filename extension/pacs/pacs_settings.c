@@ -203,8 +203,8 @@ accepted_keys(unsigned accepted)
 	static const char *const network[] = {"connect_timeout", "acse_timeout", "dimse_timeout", "max_pdu", "tls", NULL};
 	static const char *const find[] = {"model", "limit", NULL};
 	static const char *const retrieve[] = {"method", "level", "non_images", "probe", "deidentify", "quarantine_table",
-	"progress_every", NULL};
-	const char **keys = palloc0(sizeof(char *) * 16);
+	"progress_every", "batch_size", "parallel", "resume", NULL};
+	const char **keys = palloc0(sizeof(char *) * (lengthof(network) + lengthof(find) + lengthof(retrieve)));
 	int			n = 0;
 
 	for (const char *const *k = network; (accepted & PACS_OPT_NETWORK) && *k; k++)
@@ -234,7 +234,9 @@ pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, Pacs
 	o->limit = pacs_find_limit;
 	o->level = -1;
 	o->progress_every = 100;
-	o->probe = true;
+	o->probe = PACS_PROBE_AUTO;
+	o->batch_size = 100;
+	o->parallel = 1;
 	o->quarantine_table = InvalidOid;
 	options_begin_jsonb(&reader, options, function, accepted_keys(accepted));
 	(void) options_get_int(&reader, "connect_timeout", 1, 3600, &o->net.connect_timeout_s);
@@ -253,7 +255,8 @@ pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, Pacs
 	if (options_get_enum(&reader, "method", methods, &choice))
 		o->use_move = choice == 1;
 	(void) options_get_bool(&reader, "non_images", &o->non_images);
-	(void) options_get_bool(&reader, "probe", &o->probe);
+	if (options_get_bool(&reader, "probe", &flag))
+		o->probe = flag ? PACS_PROBE_ALWAYS : PACS_PROBE_NEVER;
 	if (options_get_enum(&reader, "level", levels, &choice))
 		o->level = pacs_parse_level(levels[choice]);
 	if ((v = options_get_value(&reader, "deidentify")) != NULL)
@@ -268,6 +271,20 @@ pacs_options_parse(Jsonb *options, unsigned accepted, const char *function, Pacs
 	if (options_get_text(&reader, "quarantine_table", &text))
 		o->quarantine_table = pacs_resolve_table(text, "quarantine table");
 	(void) options_get_int(&reader, "progress_every", 1, PG_INT32_MAX, &o->progress_every);
+	(void) options_get_int(&reader, "batch_size", 1, 10000, &o->batch_size);
+	(void) options_get_int(&reader, "parallel", 1, PACS_MAX_PARALLEL, &o->parallel);
+	(void) options_get_bool(&reader, "resume", &o->resume);
+	if (o->resume && o->probe == PACS_PROBE_NEVER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"resume\" of %s needs the listing that option \"probe\" turns off", function),
+				 errdetail("Resuming requests only the listed instances the table lacks.")));
+	if (o->resume && o->deidentify != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("option \"resume\" of %s cannot be combined with option \"deidentify\"", function),
+				 errdetail("De-identified instances are stored under pseudonymous UIDs, which the PACS's listing does not show."),
+				 errhint("Retrieve again without \"resume\": instances already stored are skipped as they arrive.")));
 	if (o->quarantine_table != InvalidOid && o->deidentify == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

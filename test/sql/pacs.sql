@@ -88,6 +88,19 @@ SELECT screen.pacs_retrieve('127.0.0.1', 104, 'ORTHANC', '{"StudyInstanceUID": "
 SELECT screen.pacs_retrieve('127.0.0.1', 104, 'ORTHANC', '{"PatientID": "X"}', 'target_ok', '{"model": "study"}');
 SELECT screen.pacs_retrieve('127.0.0.1', 104, 'ORTHANC', '{"StudyInstanceUID": "1.2"}', 'target_ok',
                             '{"progress_every": 0}');
+-- batching, parallel associations and resume: each bad value is refused, with its SQLSTATE, before the network
+CREATE FUNCTION retrieve_option_error(options jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM screen.pacs_retrieve('127.0.0.1', 104, 'ORTHANC', '{"StudyInstanceUID": "1.2"}', 'target_ok', options);
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT o AS options, retrieve_option_error(o::jsonb) AS error
+FROM (VALUES ('{"batch_size": 0}'), ('{"batch_size": 10001}'), ('{"batch_size": "many"}'), ('{"parallel": 0}'),
+             ('{"parallel": 9}'), ('{"parallel": 1.5}'), ('{"resume": "yes"}'), ('{"resume": true, "probe": false}'),
+             ('{"resume": true, "deidentify": true}'), ('{"probe": "image"}'), ('{"paralel": 2}')) AS v(o);
+DROP FUNCTION retrieve_option_error(jsonb);
 CREATE ROLE pacs_regress_user;
 GRANT EXECUTE ON FUNCTION screen.pacs_retrieve(text, int, text, jsonb, regclass, jsonb, text) TO pacs_regress_user;
 SET ROLE pacs_regress_user;

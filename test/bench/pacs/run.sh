@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PACS throughput: pgscreen's receiver beside Orthanc's own C-STORE SCP, fed the same files by the same
-# storescu senders in one run; and pacs_retrieve (C-GET, C-MOVE into a table) beside dcmtk's getscu writing
-# files, from the same Orthanc. Run by scripts/bench.sh; starts its own server, since the receiver's port is
+# storescu senders in one run; and pacs_retrieve (C-GET, C-MOVE into a table) beside dcmtk's getscu and
+# movescu writing files, from the same Orthanc, the same series, in the same run. Run by scripts/bench.sh; starts its own server, since the receiver's port is
 # a postmaster setting.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -28,6 +28,7 @@ pg_port=$(free_port)
 scp_port=$(free_port)
 dicom_port=$(free_port)
 http_port=$(free_port)
+movescu_port=$(free_port)
 
 # pgscreen with its receiver: one worker per sender, committing every instance before answering
 start_server "$dir/server" "$PGSCREEN_BINDIR" "$pg_port"
@@ -38,9 +39,6 @@ CREATE TABLE received (sop_instance_uid text PRIMARY KEY, study_instance_uid tex
                        received_at timestamptz, dcm bytea NOT NULL);
 ALTER TABLE received ALTER COLUMN dcm SET STORAGE EXTERNAL;
 GRANT INSERT, SELECT (sop_instance_uid) ON received TO pgscreen_receiver;
-CREATE TABLE retrieved (LIKE received INCLUDING ALL);
-CREATE TABLE unprobed (LIKE received INCLUDING ALL);
-CREATE TABLE moved (LIKE received INCLUDING ALL);
 SQL
 cat >>"$dir/server/data/postgresql.conf" <<CONF
 pgscreen.scp_port = $scp_port
@@ -61,7 +59,8 @@ cat >"$dir/orthanc/orthanc.json" <<JSON
 { "Name": "bench", "StorageDirectory": "$dir/orthanc/storage", "IndexDirectory": "$dir/orthanc/storage",
   "HttpPort": $http_port, "DicomPort": $dicom_port, "DicomAet": "ORTHANC", "RemoteAccessAllowed": false,
   "DicomAlwaysAllowFind": true, "DicomAlwaysAllowGet": true, "DicomAlwaysAllowMove": true, "Plugins": [],
-  "DicomModalities": { "pgscreen": [ "PGSCREEN", "127.0.0.1", $scp_port ] } }
+  "DicomModalities": { "pgscreen": [ "PGSCREEN", "127.0.0.1", $scp_port ],
+                       "movescu": [ "MOVESCU", "127.0.0.1", $movescu_port ] } }
 JSON
 /usr/sbin/Orthanc "$dir/orthanc/orthanc.json" >"$dir/orthanc/orthanc.log" 2>&1 &
 orthanc_pid=$!
@@ -104,24 +103,44 @@ t_or_l=$(send ORTHANC "$dicom_port" "$dir/large")
 stored=$(psql -X -At -d postgres -c 'SELECT count(*) FROM received')
 in_orthanc=$(curl -sf "http://127.0.0.1:$http_port/statistics" | sed -n 's/.*"CountInstances" : \([0-9]*\).*/\1/p')
 
-# retrieval of one series of PER_SENDER instances from Orthanc: into a table, and by getscu into files
-series_query="{\"PatientID\": \"PHI-LOAD-B1\"}"
-start=$(now)
-psql -q -X -d postgres -c "SELECT screen.pacs_retrieve('127.0.0.1', $dicom_port, 'ORTHANC', '$series_query', 'retrieved')" >/dev/null
-t_get=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-start=$(now)
-psql -q -X -d postgres -c "SELECT screen.pacs_retrieve('127.0.0.1', $dicom_port, 'ORTHANC', '$series_query', 'unprobed', '{\"probe\": false}')" >/dev/null
-t_noprobe=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-start=$(now)
-psql -q -X -d postgres -c "SELECT screen.pacs_retrieve('127.0.0.1', $dicom_port, 'ORTHANC', '$series_query', 'moved', '{\"method\": \"move\"}')" >/dev/null
-t_move=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-mkdir -p "$dir/getscu"
-start=$(now)
-getscu -aet BENCH -aec ORTHANC -P -k QueryRetrieveLevel=PATIENT -k PatientID=PHI-LOAD-B1 -od "$dir/getscu" \
-	127.0.0.1 "$dicom_port" >"$dir/getscu.log" 2>&1
-t_getscu=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
-got=$(psql -X -At -d postgres -c "SELECT (SELECT count(*) FROM retrieved) || ', ' || (SELECT count(*) FROM unprobed) || ', ' || (SELECT count(*) FROM moved)")
-got_files=$(ls "$dir/getscu" | wc -l)
+# Retrieval of one series of PER_SENDER instances from Orthanc, at SERIES level (study root) for every
+# client: into a table by pacs_retrieve, into files by getscu (C-GET) and movescu (C-MOVE to itself).
+read -r study_uid series_uid < <(/usr/bin/python3 -c 'import pydicom, sys; d = pydicom.dcmread(sys.argv[1], stop_before_pixels=True); print(d.StudyInstanceUID, d.SeriesInstanceUID)' "$(ls "$dir"/s1/*.dcm | head -n1)")
+series_query="{\"StudyInstanceUID\": \"$study_uid\", \"SeriesInstanceUID\": \"$series_uid\"}"
+load_before=$(uptime)
+declare -a r_name=() r_secs=() r_rows=()
+# pacs_retrieve into a fresh table: name, options
+retrieval() {
+	local table="r$((${#r_name[@]} + 1))" start
+	psql -q -X -d postgres -c "CREATE TABLE $table (LIKE received INCLUDING ALL)"
+	start=$(now)
+	psql -q -X -d postgres -c "SELECT screen.pacs_retrieve('127.0.0.1', $dicom_port, 'ORTHANC', '$series_query', '$table', '$2')" >/dev/null 2>&1
+	r_secs+=("$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')")
+	r_name+=("$1")
+	r_rows+=("$(psql -X -At -d postgres -c "SELECT count(*) FROM $table") rows")
+}
+# a dcmtk tool into a fresh directory: name, command...
+tool() {
+	local name=$1 out="$dir/tool$((${#r_name[@]} + 1))" start
+	shift
+	mkdir -p "$out"
+	start=$(now)
+	"$@" -od "$out" >"$out.log" 2>&1
+	r_secs+=("$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')")
+	r_name+=("$name")
+	r_rows+=("$(ls "$out" | wc -l) files")
+}
+keys=(-S -k QueryRetrieveLevel=SERIES -k StudyInstanceUID="$study_uid" -k SeriesInstanceUID="$series_uid")
+tool "getscu (dcmtk) C-GET to files" getscu -aet BENCH -aec ORTHANC "${keys[@]}" 127.0.0.1 "$dicom_port"
+tool "movescu (dcmtk) C-MOVE to files" movescu -aet MOVESCU -aec ORTHANC -aem MOVESCU --port "$movescu_port" \
+	"${keys[@]}" 127.0.0.1 "$dicom_port"
+retrieval "pacs_retrieve C-GET" '{}'
+retrieval "pacs_retrieve C-GET, parallel 4" '{"parallel": 4}'
+retrieval "pacs_retrieve C-GET, IMAGE listing (probe)" '{"probe": true}'
+retrieval "pacs_retrieve C-GET, batch_size 1" '{"batch_size": 1}'
+retrieval "pacs_retrieve C-MOVE" '{"method": "move"}'
+retrieval "pacs_retrieve C-MOVE, parallel 4" '{"method": "move", "parallel": 4}'
+load_after=$(uptime)
 
 echo "DICOM ingest: storescu senders to pgscreen's receiver (each instance committed, fsync on, before it is"
 echo "acknowledged) and to Orthanc (fsynced files + SQLite index), same files, same run; higher is better"
@@ -134,10 +153,15 @@ awk -v n1="$PER_SENDER" -v nn="$total" -v nl="$LARGE" -v kb="$small_kb" -v mb="$
 	printf "%-46s %8.1f MB/s %8.1f MB/s %9.2fx\n", sprintf("1 sender x %d instances of 8 MB", nl), mb/pl, mb/ol, ol/pl;
 }'
 echo
-echo "Retrieval of one series ($PER_SENDER instances) from Orthanc: $got rows, $got_files files; ratio to getscu"
-awk -v n="$PER_SENDER" -v g="$t_get" -v u="$t_noprobe" -v m="$t_move" -v d="$t_getscu" 'BEGIN {
-	printf "%-46s %10.0f i/s %9s\n", "getscu (dcmtk) to files", n/d, "1.00";
-	printf "%-46s %10.0f i/s %9.2fx\n", "pacs_retrieve C-GET into a table", n/g, d/g;
-	printf "%-46s %10.0f i/s %9.2fx\n", "  without the IMAGE-level listing (probe off)", n/u, d/u;
-	printf "%-46s %10.0f i/s %9.2fx\n", "pacs_retrieve C-MOVE through the receiver", n/m, d/m;
-}'
+echo "Retrieval of one series ($PER_SENDER instances of $((small_kb / PER_SENDER)) kB) from Orthanc; ratio to the"
+echo "dcmtk tool of the same service writing files (higher is better)"
+echo "load before: $load_before"
+echo "load after:  $load_after"
+for i in "${!r_name[@]}"; do
+	case "${r_name[$i]}" in
+	*C-MOVE*) peer=${r_secs[1]} ;;
+	*) peer=${r_secs[0]} ;;
+	esac
+	awk -v name="${r_name[$i]}" -v n="$PER_SENDER" -v t="${r_secs[$i]}" -v p="$peer" -v rows="${r_rows[$i]}" 'BEGIN {
+		printf "%-44s %8.0f i/s %7.2fx  %s\n", name, n / t, p / t, rows }'
+done
