@@ -65,8 +65,7 @@ is($node->safe_psql('postgres', qq{
 is($node->safe_psql('postgres', "SELECT screen.wait($second, '10 min')"), 'succeeded', 'the queued job ran next');
 ok($node->safe_psql('postgres', "SELECT (SELECT started_at FROM screen.jobs WHERE id = $second) >= finished_at FROM screen.jobs WHERE id = $job") eq 't',
 	'it started only after the first finished');
-my @left = glob($node->data_dir . '/pgscreen/jobs/*');
-is(scalar(@left), 0, 'no job directory is left behind');
+is(job_directories_left($node), 0, 'no job directory is left behind');
 unlike(slurp_file($node->logfile), qr/terminated by signal|server process .* was terminated/, 'no process crashed');
 
 $node->stop;

@@ -61,8 +61,7 @@ is(job_field($node, $job, "cancel_requested AND cancel_requested_at <= finished_
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.models"), 0, 'no model was stored');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgscreen training job'"),
 	0, 'the worker has exited');
-my @left = glob($node->data_dir . '/pgscreen/jobs/*');
-is(scalar(@left), 0, 'the job directories are gone');
+is(job_directories_left($node), 0, 'the job directories are gone');
 
 # A cancelled job stays cancelled.
 is($node->safe_psql('postgres', "SELECT screen.cancel($job)"), 'cancelled', 'cancelling again changes nothing');

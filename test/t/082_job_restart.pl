@@ -47,8 +47,7 @@ is($node->safe_psql('postgres', "SELECT pg_terminate_backend(worker_pid) FROM sc
 is($node->safe_psql('postgres', "SELECT screen.wait($second, '10 min')"), 'succeeded', 'the job still finishes');
 is(job_field($node, $second, 'resumes'), 1, 'resumed once, by the launcher');
 
-my @left = glob($node->data_dir . '/pgscreen/jobs/*');
-is(scalar(@left), 0, 'the job directories are gone');
+is(job_directories_left($node), 0, 'the job directories are gone');
 
 $node->stop;
 done_testing();

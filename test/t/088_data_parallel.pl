@@ -120,7 +120,6 @@ is(job_field($node, $killed, 'resumes'), 1, 'resumed once');
 ok($node->log_contains(qr/pgscreen job $killed resumes after epoch \d+/), 'from its checkpoint');
 is($node->safe_psql('postgres', "SELECT count(*) FROM screen.models WHERE job_id = $killed"), 1, 'one model is stored');
 
-my @left = glob($node->data_dir . '/pgscreen/jobs/*');
-is(scalar(@left), 0, 'the job directories are gone');
+is(job_directories_left($node), 0, 'the job directories are gone');
 $node->stop;
 done_testing();

@@ -6,9 +6,10 @@ use strict;
 use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(training_cluster make_photos quick_options job_field wait_for_job_state);
+our @EXPORT = qw(training_cluster make_photos quick_options job_field wait_for_job_state job_directories_left);
 
 # A server with pgscreen preloaded (the launcher runs), on the CPU, with the extension created.
 sub training_cluster
@@ -63,6 +64,22 @@ sub wait_for_job_state
 {
 	my ($node, $job, $condition, $what) = @_;
 	ok($node->poll_query_until('postgres', "SELECT $condition FROM screen.jobs WHERE id = $job"), $what);
+}
+
+# The job directories still on disk once they have had time to go: a worker marks its job finished in the
+# catalog first and removes the directory after (a crash in between leaves it for the launcher to clean), so
+# wait() can return a moment before the directory is gone; poll up to the test timeout.
+sub job_directories_left
+{
+	my ($node) = @_;
+	my @left;
+	for (my $waited = 0; $waited < $PostgreSQL::Test::Utils::timeout_default * 10; $waited++)
+	{
+		@left = glob($node->data_dir . '/pgscreen/jobs/*');
+		last unless @left;
+		select(undef, undef, undef, 0.1);
+	}
+	return scalar(@left);
 }
 
 1;
