@@ -4,7 +4,6 @@
 #include <math.h>
 
 #include "funcapi.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "../../kernels/metrics/distributions.h"

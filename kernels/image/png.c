@@ -208,7 +208,7 @@ pgs_png_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts,
 	}
 	for (int y = 0; y < info.height; y++)
 		rows[y] = pixels + (size_t) y * row_bytes;
-	/* png_read_image's loop, with a cancel point every few hundred rows */
+	/* png_read_image's loop, with a cancel point every PGS_CANCEL_ROWS rows */
 	for (int pass = 0; pass < passes; pass++)
 		for (int y = 0; y < info.height; y++)
 		{
