@@ -83,7 +83,11 @@ sub wait_for_listening_workers
 }
 
 # SIGTERM the worker while its transaction stores an instance (pg_stat_activity shows it active then), so
-# that an instance in flight is at stake; polled inside one statement to catch that moment.
+# that an instance in flight is at stake; polled inside one statement to catch that moment, which a trigger
+# that holds each INSERT for 20 ms makes most of the worker's time during the kills.
+$node->safe_psql('postgres', q{
+CREATE FUNCTION pushed_slowly() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$;
+CREATE TRIGGER slowly BEFORE INSERT ON pushed FOR EACH ROW EXECUTE FUNCTION pushed_slowly()});
 sub terminate_while_storing
 {
 	my ($pid) = @_;
@@ -182,6 +186,7 @@ is($node->safe_psql('postgres', "SELECT sum(failed) FROM screen.pacs_activity WH
 	'no worker counted a failed store');
 
 # ---- phase 2: every series again, in full and undisturbed ----
+$node->safe_psql('postgres', 'DROP TRIGGER slowly ON pushed');
 my ($rows_before, $stored_before, $duplicates_before) = split /\|/, $node->safe_psql('postgres',
 	"SELECT (SELECT count(*) FROM pushed), sum(stored), sum(duplicates) FROM screen.pacs_activity WHERE kind = 'receiver'");
 my $resend_started = time;
@@ -212,9 +217,9 @@ is($failed_after, '0', 'and no failure');
 my $log = slurp_file($node->logfile);
 my $terminations = () = $log =~ /terminating background worker "pgscreen receiver" due to administrator command/g;
 is($terminations, 2, 'the log shows the two terminations');
-# the worker's FATAL names the statement it interrupted when that was the INSERT of an instance
+# the worker's FATAL names what it interrupted when that was the INSERT of an instance (or its trigger)
 my $terminated_mid_store = () = $log =~
-  /due to administrator command\n[^\n]*CONTEXT:  SQL statement "INSERT INTO public\.pushed/g;
+  /due to administrator command\n[^\n]*CONTEXT:  (?:[^\n]*\n\t)*SQL statement "INSERT INTO public\.pushed/g;
 cmp_ok($terminated_mid_store, '>=', 1, "$terminated_mid_store of them interrupted the INSERT of an instance");
 unlike($log, qr/terminated by signal|was terminated by|server process .* exited|reinitializing|PANIC|ERROR/,
 	'no crash, no restart of the server, no error');
