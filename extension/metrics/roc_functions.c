@@ -4,7 +4,6 @@
 #include <math.h>
 
 #include "funcapi.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "../../kernels/metrics/distributions.h"
@@ -19,7 +18,6 @@ PG_FUNCTION_INFO_V1(pgscreen_clopper_pearson);
 #define MIN_RESAMPLES 100
 #define MAX_RESAMPLES 1000000
 /* Replicates computed between two checks for cancellation. */
-#define BOOTSTRAP_BATCH 16
 
 static TupleDesc
 result_tupdesc(FunctionCallInfo fcinfo, const char *function)
@@ -73,11 +71,8 @@ bootstrap_interval(const pgs_roc_view *view, int resamples, int64 seed, double l
 	pgscreen_allocator_init(&allocator, false);
 	pgs_error_clear(&err);
 	pgscreen_roc_check(pgs_roc_bootstrap_create(view, (uint64_t) seed, &allocator.base, &bootstrap, &err), &err);
-	for (int done = 0; done < resamples; done += BOOTSTRAP_BATCH)
-	{
-		CHECK_FOR_INTERRUPTS();
-		pgs_roc_bootstrap_run(bootstrap, Min(BOOTSTRAP_BATCH, resamples - done), aucs + done);
-	}
+	/* the bootstrap's memory is the allocator's (this call's context): a cancel frees it with the rest */
+	pgscreen_roc_check(pgs_roc_bootstrap_run(bootstrap, resamples, aucs, &err), &err);
 	pgs_bootstrap_summary(aucs, resamples, level, lower, upper, se);
 	pgs_roc_bootstrap_free(bootstrap);
 	pfree(aucs);

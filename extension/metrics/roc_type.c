@@ -6,6 +6,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(pgscreen_roc_in);
@@ -18,6 +19,9 @@ PG_FUNCTION_INFO_V1(pgscreen_roc_info);
 void
 pgscreen_roc_raise(const pgs_error *err)
 {
+	/* stopped for an interrupt: reported as PostgreSQL reports it (cancel, statement timeout) */
+	if (err->code == PGS_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
 	ereport(ERROR,
 			(errcode(pgscreen_sqlstate(err->code)),
 			 errmsg("%s", err->message[0] ? err->message : pgs_strerror(err->code))));

@@ -30,6 +30,12 @@ void		pgs_set_cancel_check(pgs_cancel_check check);
  */
 pgs_status	pgs_cancel_point(pgs_error *err);
 
+/*
+ * Image rows between two cancel points in a pixel loop: a row of the widest image allowed costs well under
+ * a millisecond in any pass, and the check is then noise next to the rows' work.
+ */
+#define PGS_CANCEL_ROWS 64
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 /* DICOM pixel data: frames decoded by dcmtk (uncompressed, RLE, JPEG, JPEG-LS) or OpenJPEG (JPEG 2000). */
 #include "dicom_internal.h"
+#include "../common/cancel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -164,6 +165,8 @@ decode_j2k(const uint8_t *code, size_t len, const pgs_dicom_pixel_info &info, in
 	{
 		size_t		n = size_t(info.rows) * size_t(info.columns);
 
+		/* OpenJPEG decodes in one call that cannot stop part-way; the copy after it need not start */
+		st = pgs_cancel_point(err);
 		for (OPJ_UINT32 c = 0; c < image->numcomps && st == PGS_OK; c++)
 			if (image->comps[c].w != OPJ_UINT32(info.columns) || image->comps[c].h != OPJ_UINT32(info.rows) ||
 				image->comps[c].data == NULL)

@@ -1,5 +1,6 @@
 /* Regions of a binary mask: the largest (the breast in a thresholded mammogram), the others by size. */
 #include "geometry.h"
+#include "../common/cancel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ find_largest(uint8_t *padded, int width, int height, pgs_fill_stack *stack, pgs_
 	pgs_status	st;
 
 	for (int y = 1; y <= height; y++)
+	{
+		if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			return st;
 		for (int x = 1; x <= width; x++)
 		{
 			if (padded[(size_t) y * stride + x] != UNVISITED)
@@ -52,6 +56,7 @@ find_largest(uint8_t *padded, int width, int height, pgs_fill_stack *stack, pgs_
 				out->right_pixels = region.right_pixels;
 			}
 		}
+	}
 	return PGS_OK;
 }
 
@@ -67,6 +72,9 @@ label_regions(uint8_t *padded, int width, int height, int seed_x, int seed_y, in
 	if ((st = pgs_fill_region(padded, width, seed_x, seed_y, UNVISITED, LARGEST, stack, NULL, err)) != PGS_OK)
 		return st;
 	for (int y = 1; y <= height; y++)
+	{
+		if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			return st;
 		for (int x = 1; x <= width; x++)
 		{
 			if (padded[(size_t) y * stride + x] != UNVISITED)
@@ -76,6 +84,7 @@ label_regions(uint8_t *padded, int width, int height, int seed_x, int seed_y, in
 				 (st = pgs_fill_region(padded, width, x, y, SMALL, LARGE, stack, NULL, err)) != PGS_OK))
 				return st;
 		}
+	}
 	return PGS_OK;
 }
 

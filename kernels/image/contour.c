@@ -1,5 +1,6 @@
 /* Outer contours of a binary mask: Suzuki–Abe border following, with a flood fill retiring each region. */
 #include "geometry.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -131,6 +132,8 @@ pgs_largest_outer_contour(const uint8_t *mask, int width, int height, pgs_contou
 	{
 		const uint8_t *row = padded + (size_t) (y + 1) * stride + 1;
 
+		if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			break;
 		for (int x = 0; x < width; x++)
 		{
 			double		candidate_area;

@@ -1,6 +1,7 @@
 /* Steps 1–4 of the voets2018 fundus preprocessing: mask, largest outer contour, enclosing circle, centroid. */
 #include "fundus.h"
 #include "geometry.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -88,7 +89,8 @@ pgs_fundus_locate(const pgs_image *rgb, pgs_fundus_geometry *geometry, pgs_error
 	if ((mask = malloc(n ? n : 1)) == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d mask", rgb->width, rgb->height);
 	pgs_fundus_mask(rgb, mask);
-	st = pgs_largest_outer_contour(mask, rgb->width, rgb->height, &contour, &geometry->area, err);
+	if ((st = pgs_cancel_point(err)) == PGS_OK)
+		st = pgs_largest_outer_contour(mask, rgb->width, rgb->height, &contour, &geometry->area, err);
 	free(mask);
 	if (st != PGS_OK)
 		return st;

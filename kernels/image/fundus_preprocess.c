@@ -1,6 +1,7 @@
 /* The fundus pipeline from encoded bytes: decode at the right DCT scale, locate, crop, resize, pad (graham). */
 #include "fundus.h"
 #include "imgproc.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,9 +45,11 @@ pgs_status
 pgs_image_to_rgb8(const pgs_image *in, const pgs_allocator *allocator, pgs_image *out, pgs_error *err)
 {
 	size_t		n = (size_t) in->width * in->height;
+	size_t		chunk = (size_t) in->width * PGS_CANCEL_ROWS;
 	int			bits = in->bits > 0 && in->bits <= 16 ? in->bits : (in->dtype == PGS_DTYPE_U8 ? 8 : 16);
 	double		max_value = (double) ((1u << bits) - 1);
 	uint8_t    *dst;
+	pgs_status	st;
 
 	memset(out, 0, sizeof(*out));
 	if (in->dtype != PGS_DTYPE_U8 && in->dtype != PGS_DTYPE_U16)
@@ -57,15 +60,23 @@ pgs_image_to_rgb8(const pgs_image *in, const pgs_allocator *allocator, pgs_image
 	if ((dst = pgs_alloc(allocator, n * 3)) == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d image", in->width, in->height);
 	/* Gray (and gray + alpha) is repeated in R, G and B; alpha is dropped. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t start = 0; start < n; start += chunk)
 	{
-		size_t		at = i * in->channels;
+		if ((st = pgs_cancel_point(err)) != PGS_OK)
+		{
+			pgs_free(allocator, dst);
+			return st;
+		}
+		for (size_t i = start; i < n && i < start + chunk; i++)
+		{
+			size_t		at = i * in->channels;
 
-		if (in->channels <= 2)
-			dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = sample_to_u8(in, at, max_value);
-		else
-			for (int c = 0; c < 3; c++)
-				dst[3 * i + c] = sample_to_u8(in, at + c, max_value);
+			if (in->channels <= 2)
+				dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = sample_to_u8(in, at, max_value);
+			else
+				for (int c = 0; c < 3; c++)
+					dst[3 * i + c] = sample_to_u8(in, at + c, max_value);
+		}
 	}
 	out->width = in->width;
 	out->height = in->height;

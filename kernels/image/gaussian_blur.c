@@ -1,5 +1,6 @@
 /* Separable Gaussian blur of 8-bit images with mirrored borders, as Ben Graham's preprocessing uses it. */
 #include "imgproc.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ pgs_gaussian_blur_u8(const uint8_t *src, uint8_t *dst, int width, int height, in
 	float	   *kernel,
 			   *tmp;
 	double		sum = 0.0;
+	pgs_status	st = PGS_OK;
 
 	if (!(sigma > 0) || width <= 0 || height <= 0 || channels <= 0)
 		return pgs_fail(err, PGS_ERR_INVALID_ARGUMENT, "invalid Gaussian blur of a %d×%d image with sigma %g",
@@ -48,6 +50,9 @@ pgs_gaussian_blur_u8(const uint8_t *src, uint8_t *dst, int width, int height, in
 		const uint8_t *in = src + (size_t) y * row_len;
 		float	   *out = tmp + (size_t) y * row_len;
 
+		if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			goto done;
+
 		for (int x = 0; x < width; x++)
 			for (int c = 0; c < channels; c++)
 			{
@@ -62,6 +67,9 @@ pgs_gaussian_blur_u8(const uint8_t *src, uint8_t *dst, int width, int height, in
 	{
 		uint8_t    *out = dst + (size_t) y * row_len;
 
+		if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			goto done;
+
 		for (size_t i = 0; i < row_len; i++)
 		{
 			float		acc = 0.0f;
@@ -71,7 +79,8 @@ pgs_gaussian_blur_u8(const uint8_t *src, uint8_t *dst, int width, int height, in
 			out[i] = (uint8_t) (acc <= 0.0f ? 0 : acc >= 255.0f ? 255 : lrintf(acc));
 		}
 	}
+done:
 	free(kernel);
 	free(tmp);
-	return PGS_OK;
+	return st;
 }

@@ -1,5 +1,6 @@
 /* JPEG decoding with libjpeg-turbo's TurboJPEG API, including DCT-domain scaling to 1/2, 1/4 or 1/8 size. */
 #include "image.h"
+#include "../common/cancel.h"
 
 #include <stdlib.h>
 #include <stdbool.h>
@@ -208,6 +209,13 @@ pgs_jpeg_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts,
 					  PGS_TJ_FLAGS) != 0)
 	{
 		st = pgs_fail(err, PGS_ERR_BAD_DATA, "corrupt JPEG data: %s", tjGetErrorStr2(tj));
+		if (decoded != pixels)
+			free(decoded);
+		goto done;
+	}
+	/* libjpeg-turbo decodes in one call that cannot stop part-way; the next pass need not start */
+	if ((st = pgs_cancel_point(err)) != PGS_OK)
+	{
 		if (decoded != pixels)
 			free(decoded);
 		goto done;

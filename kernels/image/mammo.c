@@ -2,6 +2,7 @@
 #include "mammo.h"
 #include "geometry.h"
 #include "imgproc.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -110,12 +111,16 @@ pgs_mammo_preprocess(const pgs_image *in, pgs_chest_wall header, const pgs_mammo
 	for (size_t i = 0; i < n; i++)
 		histogram[level_of(px[i])]++;
 	report->threshold = pgs_otsu_threshold(histogram);
+	if ((st = pgs_cancel_point(err)) != PGS_OK)
+		return st;
 	if ((mask = malloc(n)) == NULL)
 		return pgs_fail(err, PGS_ERR_NO_MEMORY, "could not allocate a %d×%d mask", in->width, in->height);
 	for (size_t i = 0; i < n; i++)
 		mask[i] = level_of(px[i]) > report->threshold;
 	/* other regions of 1/2000 of the image or more are labels or markers; smaller ones are specks */
-	st = pgs_classify_regions(mask, in->width, in->height, (int64_t) (n / 2000 > 16 ? n / 2000 : 16), &breast, err);
+	if ((st = pgs_cancel_point(err)) == PGS_OK)
+		st = pgs_classify_regions(mask, in->width, in->height, (int64_t) (n / 2000 > 16 ? n / 2000 : 16), &breast,
+								  err);
 	if (st == PGS_OK && breast.pixels == 0)
 		st = pgs_fail(err, PGS_ERR_BAD_DATA, "the image has no bright region to take for the breast");
 	if (st != PGS_OK)

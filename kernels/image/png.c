@@ -1,5 +1,6 @@
 /* PNG decoding and encoding with libpng: every bit depth and colour type, 16-bit kept as 16-bit. */
 #include "image.h"
+#include "../common/cancel.h"
 
 #include <png.h>
 #include <setjmp.h>
@@ -145,7 +146,8 @@ pgs_png_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts,
 	pgs_status	st;
 	size_t		row_bytes;
 	int			bit_depth,
-				color_type;
+				color_type,
+				passes;
 
 	memset(out, 0, sizeof(*out));
 	if (opts->frame != 0)
@@ -189,7 +191,7 @@ pgs_png_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts,
 		if (*(const uint8_t *) &one == 1)
 			png_set_swap(png);	/* PNG stores big-endian samples */
 	}
-	png_set_interlace_handling(png);
+	passes = png_set_interlace_handling(png);
 	png_read_update_info(png, png_info);
 
 	row_bytes = png_get_rowbytes(png, png_info);
@@ -206,7 +208,19 @@ pgs_png_decode(const uint8_t *data, size_t len, const pgs_decode_options *opts,
 	}
 	for (int y = 0; y < info.height; y++)
 		rows[y] = pixels + (size_t) y * row_bytes;
-	png_read_image(png, rows);
+	/* png_read_image's loop, with a cancel point every PGS_CANCEL_ROWS rows */
+	for (int pass = 0; pass < passes; pass++)
+		for (int y = 0; y < info.height; y++)
+		{
+			if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			{
+				png_destroy_read_struct(&png, &png_info, NULL);
+				free(rows);
+				pgs_free(allocator, pixels);
+				return st;
+			}
+			png_read_row(png, rows[y], NULL);
+		}
 	png_read_end(png, NULL);
 	png_destroy_read_struct(&png, &png_info, NULL);
 	free(rows);

@@ -1,5 +1,6 @@
 /* Scanline flood fill of 8-connected regions on a zero-framed mask, with optional region statistics. */
 #include "geometry.h"
+#include "../common/cancel.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ pgs_fill_region(uint8_t *padded, int width, int x, int y, uint8_t from, uint8_t 
 				pgs_region_stats *stats, pgs_error *err)
 {
 	size_t		stride = (size_t) width + 2;
+	size_t		runs = 0;
+	pgs_status	st;
 
 	if (stats != NULL)
 	{
@@ -63,6 +66,9 @@ pgs_fill_region(uint8_t *padded, int width, int x, int y, uint8_t from, uint8_t 
 
 		if (row[cx] != from)
 			continue;
+		/* a run is at most a row: as often as the row loops check */
+		if (++runs % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			return st;
 		while (row[left - 1] == from)
 			left--;
 		while (row[right + 1] == from)

@@ -1,5 +1,6 @@
 /* Bilinear resize of 8-bit images with OpenCV's INTER_LINEAR arithmetic, so replicated pipelines match it. */
 #include "imgproc.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -123,6 +124,7 @@ pgs_resample_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_st
 			   *beta;
 	int			cached[2] = {-1, -1};
 	size_t		row_len = (size_t) dst_w * channels;
+	pgs_status	st = PGS_OK;
 
 	if (src_w <= 0 || src_h <= 0 || dst_w <= 0 || dst_h <= 0 || channels <= 0 || !(scale_x > 0) || !(scale_y > 0) ||
 		!isfinite(offset_x) || !isfinite(offset_y))
@@ -154,6 +156,8 @@ pgs_resample_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_st
 					b1 = beta[2 * dy + 1];
 		uint8_t    *out = dst + (size_t) dy * dst_stride;
 
+		if (dy % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+			break;
 		/* Consecutive output rows mostly share source rows: keep the two last resized rows. */
 		for (int k = 0; k < 2; k++)
 		{
@@ -176,5 +180,5 @@ pgs_resample_bilinear_u8(const uint8_t *src, int src_w, int src_h, size_t src_st
 	free(alpha);
 	free(beta);
 	free(rows);
-	return PGS_OK;
+	return st;
 }

@@ -1,5 +1,6 @@
 /* Resizing one float channel: area averaging where it shrinks (no aliasing), linear where it grows. */
 #include "imgproc.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -94,6 +95,9 @@ pgs_resize_area_f32(const float *src, int src_w, int src_h, float *dst, int dst_
 	{
 		/* horizontal pass over every source row, then vertical */
 		for (int y = 0; y < src_h; y++)
+		{
+			if (y % PGS_CANCEL_ROWS == 0 && (st = pgs_cancel_point(err)) != PGS_OK)
+				break;
 			for (int i = 0; i < dst_w; i++)
 			{
 				const float *s = src + (size_t) y * src_w + mx.first[i];
@@ -104,7 +108,8 @@ pgs_resize_area_f32(const float *src, int src_w, int src_h, float *dst, int dst_
 					acc += w[j] * s[j];
 				rows[(size_t) y * dst_w + i] = acc;
 			}
-		for (int i = 0; i < dst_h; i++)
+		}
+		for (int i = 0; i < dst_h && st == PGS_OK; i++)
 		{
 			const float *w = my.w + my.offset[i];
 			float	   *out = dst + (size_t) i * dst_w;

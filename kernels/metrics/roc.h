@@ -151,8 +151,11 @@ typedef struct pgs_roc_bootstrap pgs_roc_bootstrap;
 
 pgs_status	pgs_roc_bootstrap_create(const pgs_roc_view *view, uint64_t seed, const pgs_allocator *allocator,
 									 pgs_roc_bootstrap **bootstrap, pgs_error *err);
-/* Compute the next count replicates into aucs[0..count). */
-void		pgs_roc_bootstrap_run(pgs_roc_bootstrap *bootstrap, int count, double *aucs);
+/*
+ * Compute the next count replicates into aucs[0..count); a replicate costs O(n), so each one is a cancel
+ * point (PGS_ERR_CANCELLED, the replicates done so far in aucs).
+ */
+pgs_status	pgs_roc_bootstrap_run(pgs_roc_bootstrap *bootstrap, int count, double *aucs, pgs_error *err);
 void		pgs_roc_bootstrap_free(pgs_roc_bootstrap *bootstrap);
 
 /* Percentile interval (quantiles as R's type 7) and standard deviation of replicates; sorts aucs. */

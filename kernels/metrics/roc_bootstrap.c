@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "encoding.h"
+#include "../common/cancel.h"
 #include "../common/prng.h"
 
 /*
@@ -145,11 +146,18 @@ replicate(pgs_roc_bootstrap *b)
 	return (double) twice_sum / (2.0 * (double) b->positives * (double) b->negatives);
 }
 
-void
-pgs_roc_bootstrap_run(pgs_roc_bootstrap *b, int count, double *aucs)
+pgs_status
+pgs_roc_bootstrap_run(pgs_roc_bootstrap *b, int count, double *aucs, pgs_error *err)
 {
+	pgs_status	st;
+
 	for (int i = 0; i < count; i++)
+	{
+		if ((st = pgs_cancel_point(err)) != PGS_OK)
+			return st;
 		aucs[i] = replicate(b);
+	}
+	return PGS_OK;
 }
 
 static int

@@ -1,6 +1,7 @@
 /* Runs any planned network: forward over the nodes in order, the loss, backward in reverse order. */
 #include "net_internal.h"
 #include "../device/nn_math.h"
+#include "../common/cancel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -98,8 +99,10 @@ forward(pgs_net *net, int n, const float *images, bool on_device, pgs_net_mode m
 		ops->upload(ops->ctx, pgs_node_act(net, 0), images, bytes, err);
 	if (st != PGS_OK)
 		return st;
+	/* A cancel point per layer: a cancelled pass leaves backward_ready false, so nothing uses its half. */
 	for (int i = 1; i < net->n_nodes; i++)
-		if (net->plan.active[i] && (st = forward_node(net, i, train, err)) != PGS_OK)
+		if (net->plan.active[i] &&
+			((st = pgs_cancel_point(err)) != PGS_OK || (st = forward_node(net, i, train, err)) != PGS_OK))
 			return st;
 	if (train)
 	{
@@ -344,6 +347,8 @@ pgs_net_backward(pgs_net *net, const float *targets, const int32_t *labels, floa
 
 		if (!plan->active[i])
 			continue;
+		if ((st = pgs_cancel_point(err)) != PGS_OK)
+			return st;
 		/* Gradients whose first writer is this node start from zero (their memory may be reused). */
 		for (int k = 0; k < node->n_inputs; k++)
 		{

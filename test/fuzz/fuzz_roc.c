@@ -33,7 +33,7 @@ use_roc(const uint8_t *data, size_t len)
 	if (view.positives + view.negatives < 100000 &&
 		pgs_roc_bootstrap_create(&view, 1, &pgs_malloc_allocator, &boot, &err) == PGS_OK)
 	{
-		pgs_roc_bootstrap_run(boot, 4, aucs);
+		pgs_roc_bootstrap_run(boot, 4, aucs, &err);
 		pgs_roc_bootstrap_free(boot);
 	}
 	/* a validated form decodes into a builder and encodes back to the same bytes */

@@ -182,7 +182,7 @@ cmd_bootstrap(const dataset *d, int resamples, uint64_t seed, double level)
 	check(pgs_roc_open(data, len, &v, &err), &err);
 	check(pgs_roc_delong(&v, false, &auc, &err), &err);
 	check(pgs_roc_bootstrap_create(&v, seed, &pgs_malloc_allocator, &boot, &err), &err);
-	pgs_roc_bootstrap_run(boot, resamples, aucs);
+	check(pgs_roc_bootstrap_run(boot, resamples, aucs, &err), &err);
 	pgs_bootstrap_summary(aucs, resamples, level, &lower, &upper, &se);
 	printf("%.17g %.17g %.17g %.17g\n", auc.auc, lower, upper, se);
 	pgs_roc_bootstrap_free(boot);

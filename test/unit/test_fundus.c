@@ -3,6 +3,7 @@
 #include "../../kernels/image/jpeg_encode.h"
 #include "../../kernels/image/npy.h"
 #include "unit.h"
+#include "cancel_testing.h"
 
 #include <math.h>
 
@@ -337,6 +338,48 @@ test_bad_arguments(void)
 	free(img.data);
 }
 
+/*
+ * Stopped at each of its cancel points in turn, the pipeline returns PGS_ERR_CANCELLED with nothing
+ * allocated left over, and there are enough points: every 64 rows of the PNG decode, the grey or 16-bit
+ * conversion, the mask's contour, the resize and both blur passes. Then it runs through unchanged.
+ */
+static void
+test_cancel_points(void)
+{
+	pgs_image	images[2] = {disc(640, 512, 320, 256, 240, 3, PGS_DTYPE_U8),
+		disc(640, 512, 320, 256, 240, 1, PGS_DTYPE_U16)};
+
+	for (int k = 0; k < 2; k++)
+	{
+		size_t		len;
+		uint8_t    *png = as_png(&images[k], &len);
+		pgs_fundus_options opts;
+		pgs_fundus_circle circle;
+		pgs_image	reference,
+					out;
+		pgs_status	st = PGS_ERR_CANCELLED;
+		int			point;
+
+		pgs_fundus_options_init(&opts);
+		opts.method = PGS_FUNDUS_GRAHAM;
+		CHECK_OK(pgs_fundus_preprocess(png, len, &opts, &pgs_malloc_allocator, &reference, &circle, &err), &err);
+		for (point = 1; st == PGS_ERR_CANCELLED && point < 10000; point++)
+		{
+			cancel_arm(point);
+			st = pgs_fundus_preprocess(png, len, &opts, &counted_allocator, &out, &circle, &err);
+			cancel_arm(0);
+			CHECKF(st == PGS_OK || (st == PGS_ERR_CANCELLED && out.data == NULL && counted_blocks == 0),
+				   "point %d: %s, %ld blocks held", point, err.message, counted_blocks);
+		}
+		CHECKF(point - 2 >= 2 * 512 / 64, "image %d: %d cancel points", k, point - 2);
+		CHECK(st == PGS_OK && memcmp(out.data, reference.data, (size_t) 299 * 299 * 3) == 0);
+		pgs_free(&counted_allocator, out.data);
+		free(reference.data);
+		free(png);
+		free(images[k].data);
+	}
+}
+
 int
 main(void)
 {
@@ -349,5 +392,6 @@ main(void)
 	RUN(test_ungradable_photographs);
 	RUN(test_graham);
 	RUN(test_bad_arguments);
+	RUN(test_cancel_points);
 	return unit_done();
 }

@@ -5,6 +5,7 @@
 #include "../../kernels/image/imgproc.h"
 #include "../../kernels/image/mammo.h"
 #include "unit.h"
+#include "cancel_testing.h"
 
 #include <math.h>
 
@@ -270,6 +271,34 @@ test_dicom_mammograms(void)
 				PGS_ERR_BAD_DATA, &err);
 }
 
+/* Stopped at each cancel point (between passes, every 64 rows of the regions and the resize): nothing left over. */
+static void
+test_cancel_points(void)
+{
+	pgs_image	in = breast(900, 1200, true, 450),
+				reference,
+				out;
+	pgs_mammo_options o = options(256, 256, PGS_DTYPE_F32);
+	pgs_mammo_report r;
+	pgs_status	st = PGS_ERR_CANCELLED;
+	int			point;
+
+	CHECK_OK(pgs_mammo_preprocess(&in, PGS_CHEST_WALL_UNKNOWN, &o, &pgs_malloc_allocator, &reference, &r, &err), &err);
+	for (point = 1; st == PGS_ERR_CANCELLED && point < 10000; point++)
+	{
+		cancel_arm(point);
+		st = pgs_mammo_preprocess(&in, PGS_CHEST_WALL_UNKNOWN, &o, &counted_allocator, &out, &r, &err);
+		cancel_arm(0);
+		CHECKF(st == PGS_OK || (st == PGS_ERR_CANCELLED && out.data == NULL && counted_blocks == 0),
+			   "point %d: %s, %ld blocks held", point, err.message, counted_blocks);
+	}
+	CHECKF(point - 2 >= 2 * 1200 / 64, "%d cancel points", point - 2);
+	CHECK(st == PGS_OK && memcmp(out.data, reference.data, sizeof(float) * 256 * 256) == 0);
+	pgs_free(&counted_allocator, out.data);
+	free(reference.data);
+	free(in.data);
+}
+
 int
 main(void)
 {
@@ -281,5 +310,6 @@ main(void)
 	RUN(test_labels_blanked_specks_kept);
 	RUN(test_output_types_and_errors);
 	RUN(test_dicom_mammograms);
+	RUN(test_cancel_points);
 	return unit_done();
 }

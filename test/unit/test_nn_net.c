@@ -3,6 +3,7 @@
 #include "../../kernels/nn/net.h"
 #include "../../kernels/nn/optimizer.h"
 #include "nn_testing.h"
+#include "cancel_testing.h"
 
 static const pgs_ops *ops;
 static pgs_error err;
@@ -279,6 +280,76 @@ test_training_reduces_the_loss(void)
 	}
 }
 
+/*
+ * Every layer of forward and of backward is a cancel point. A stopped pass leaves no half result behind:
+ * backward refuses to run after a stopped forward or backward, and the next full pass gives the same
+ * logits and gradients as one that was never interrupted.
+ */
+static void
+test_cancel_points(void)
+{
+	pgs_net    *net = small_net(PGS_HEAD_SIGMOID, 2, false, 0.0f);
+	float	   *images = nn_random((size_t) 3 * 3 * 40 * 36, -1, 1, 5);
+	float		targets[6] = {1, 0, 0, 1, 1, 1};
+	float		reference[6],
+				logits[6];
+	float	   *grads_once,
+			   *grads;
+	size_t		n;
+	pgs_net_loss loss;
+	pgs_status	st = PGS_ERR_CANCELLED;
+	int			point;
+	double		worst = 0;
+
+	if (net == NULL)
+		return;
+	n = pgs_net_param_count(net);
+	grads_once = malloc(n * sizeof(float));
+	grads = malloc(n * sizeof(float));
+	CHECK_OK(pgs_net_forward(net, 3, images, PGS_NET_INFER, &err), &err);
+	CHECK_OK(pgs_net_logits(net, reference, NULL, &err), &err);
+	for (point = 1; st == PGS_ERR_CANCELLED && point < 1000; point++)
+	{
+		cancel_arm(point);
+		st = pgs_net_forward(net, 3, images, PGS_NET_INFER, &err);
+		cancel_arm(0);
+		CHECKF(st == PGS_OK || st == PGS_ERR_CANCELLED, "forward, point %d: %s", point, err.message);
+	}
+	CHECKF(point - 2 >= 6, "forward: %d cancel points", point - 2);
+	CHECK_OK(pgs_net_logits(net, logits, NULL, &err), &err);
+	CHECK(memcmp(logits, reference, sizeof(logits)) == 0);
+
+	CHECK_OK(pgs_net_zero_grads(net, &err), &err);
+	CHECK_OK(pgs_net_forward(net, 3, images, PGS_NET_TRAIN, &err), &err);
+	CHECK_OK(pgs_net_backward(net, targets, NULL, 0.0f, &loss, &err), &err);
+	CHECK_OK(ops->download(ops->ctx, grads_once, pgs_net_grads(net), n * sizeof(float), &err), &err);
+	cancel_arm(3);
+	CHECK_FAILS(pgs_net_forward(net, 3, images, PGS_NET_TRAIN, &err), PGS_ERR_CANCELLED, &err);
+	cancel_arm(0);
+	CHECK_FAILS(pgs_net_backward(net, targets, NULL, 0.0f, &loss, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	st = PGS_ERR_CANCELLED;
+	for (point = 1; st == PGS_ERR_CANCELLED && point < 1000; point++)
+	{
+		CHECK_OK(pgs_net_zero_grads(net, &err), &err);
+		CHECK_OK(pgs_net_forward(net, 3, images, PGS_NET_TRAIN, &err), &err);
+		cancel_arm(point);
+		st = pgs_net_backward(net, targets, NULL, 0.0f, &loss, &err);
+		cancel_arm(0);
+		CHECKF(st == PGS_OK || st == PGS_ERR_CANCELLED, "backward, point %d: %s", point, err.message);
+		if (st == PGS_ERR_CANCELLED)
+			CHECK_FAILS(pgs_net_backward(net, targets, NULL, 0.0f, &loss, &err), PGS_ERR_INVALID_ARGUMENT, &err);
+	}
+	CHECKF(point - 2 >= 6, "backward: %d cancel points", point - 2);
+	CHECK_OK(ops->download(ops->ctx, grads, pgs_net_grads(net), n * sizeof(float), &err), &err);
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, fabs(grads[i] - grads_once[i]) / (1e-4 + fabs(grads_once[i])));
+	CHECKF(worst < 1e-5, "worst %g", worst);
+	free(grads_once);
+	free(grads);
+	free(images);
+	pgs_net_free(net);
+}
+
 int
 main(void)
 {
@@ -288,5 +359,6 @@ main(void)
 	RUN(test_gradients_accumulate);
 	RUN(test_inference_and_planning);
 	RUN(test_training_reduces_the_loss);
+	RUN(test_cancel_points);
 	return unit_done();
 }

@@ -3,6 +3,7 @@
 #include "../../kernels/metrics/encoding.h"
 #include "../../kernels/metrics/roc.h"
 #include "unit.h"
+#include "cancel_testing.h"
 
 #include <math.h>
 
@@ -461,9 +462,9 @@ test_bootstrap_is_seeded(void)
 	CHECK_OK(pgs_roc_open(data, len, &v, &err), &err);
 	CHECK_OK(pgs_roc_bootstrap_create(&v, 99, &pgs_malloc_allocator, &b1, &err), &err);
 	CHECK_OK(pgs_roc_bootstrap_create(&v, 99, &pgs_malloc_allocator, &b2, &err), &err);
-	pgs_roc_bootstrap_run(b1, 150, r1);
-	pgs_roc_bootstrap_run(b1, 50, r1 + 150);	/* in batches, as the extension runs it */
-	pgs_roc_bootstrap_run(b2, 200, r2);
+	CHECK_OK(pgs_roc_bootstrap_run(b1, 150, r1, &err), &err);
+	CHECK_OK(pgs_roc_bootstrap_run(b1, 50, r1 + 150, &err), &err);	/* continued: the same replicates */
+	CHECK_OK(pgs_roc_bootstrap_run(b2, 200, r2, &err), &err);
 	CHECK(memcmp(r1, r2, sizeof r1) == 0);
 	for (int i = 0; i < 200; i++)
 		CHECK(r1[i] >= 0 && r1[i] <= 1);
@@ -657,6 +658,34 @@ test_svg_text_stays_inside(void)
 	free(data);
 }
 
+/* Each replicate is a cancel point: stopped at the nth, the n − 1 replicates before it are those of a full run. */
+static void
+test_bootstrap_cancel_points(void)
+{
+	const double scores[] = {0.9, 0.8, 0.4, 0.7, 0.4, 0.1, 0.25, 0.33, 0.5, 0.55, 0.61, 0.2};
+	const bool	labels[] = {true, true, true, false, false, false, true, false, false, true, true, false};
+	size_t		len;
+	uint8_t    *data = build(scores, labels, 12, &len);
+	pgs_roc_view v;
+	pgs_roc_bootstrap *full,
+			   *stopped;
+	double		all[50],
+				some[50];
+
+	CHECK_OK(pgs_roc_open(data, len, &v, &err), &err);
+	CHECK_OK(pgs_roc_bootstrap_create(&v, 7, &pgs_malloc_allocator, &full, &err), &err);
+	CHECK_OK(pgs_roc_bootstrap_run(full, 50, all, &err), &err);
+	CHECK_OK(pgs_roc_bootstrap_create(&v, 7, &pgs_malloc_allocator, &stopped, &err), &err);
+	memset(some, 0, sizeof(some));
+	cancel_arm(31);
+	CHECK_FAILS(pgs_roc_bootstrap_run(stopped, 50, some, &err), PGS_ERR_CANCELLED, &err);
+	cancel_arm(0);
+	CHECK(memcmp(some, all, 30 * sizeof(double)) == 0 && some[30] == 0.0);
+	pgs_roc_bootstrap_free(full);
+	pgs_roc_bootstrap_free(stopped);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -677,5 +706,6 @@ main(void)
 	RUN(test_pairs_serialize_and_compare);
 	RUN(test_svg_is_escaped_ascii);
 	RUN(test_svg_text_stays_inside);
+	RUN(test_bootstrap_cancel_points);
 	return unit_done();
 }
