@@ -2,6 +2,7 @@
 #include "pacs.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -579,6 +580,14 @@ pgscreen_receiver_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGPIPE, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * Every instance is received into, and formed into a tuple from, memory of its size. By default glibc
+	 * maps such blocks afresh and unmaps them at free, so each instance pays a page fault and a zeroed page
+	 * per 4 kB, twice; kept in the heap, the next instance reuses pages already mapped.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 
 	if (scp_role[0] == '\0')
 	{

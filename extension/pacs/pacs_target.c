@@ -195,10 +195,15 @@ build_insert(Oid relid, bool quarantine, char **qualified_name)
 					unique ? " ON CONFLICT (sop_instance_uid) DO NOTHING" : "");
 }
 
+/*
+ * Always the generic plan: a custom plan folds the instance into a Const, copying its bytes twice per
+ * execution (constant folding, then the plan cache's copy), which for a large instance costs more than the
+ * planning it saves.
+ */
 static SPIPlanPtr
 prepare(const char *sql, int nargs, Oid *types, bool keep)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));

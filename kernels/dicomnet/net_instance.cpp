@@ -1,15 +1,17 @@
 // Instances in and out of memory: a received dataset becomes a Part 10 file byte for byte; identifiers and JSON.
 #include "net_internal.h"
 
+#include "../dicom/dicom_internal.h"
+
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcjson.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcostrma.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -230,14 +232,19 @@ pgs_net_read_uids(DcmItem *dataset, pgs_net_uids *uids)
 		copy_string(uids->transfer_syntax_uid, sizeof(uids->transfer_syntax_uid), value);
 }
 
+/*
+ * The structural scan of kernels/dicom walks every element of the object, Pixel Data included, without
+ * copying it; dcmtk then parses the header only. A full dcmtk read would copy the pixels once more, which
+ * for a large instance costs as much CPU as storing it.
+ */
 extern "C" pgs_status
 pgs_net_instance_uids(const unsigned char *data, size_t len, pgs_net_uids *uids, pgs_error *err)
 {
 	PGS_NET_GUARD(err, {
 		pgs_status	st = pgs_net_library_init(err);
-		DcmInputBufferStream in;
-		DcmFileFormat file;
-		OFCondition cond;
+		std::unique_ptr<DcmFileFormat> file;
+		DicomLayout layout;
+		pgs_error	load_err;
 		OFString	ts;
 
 		std::memset(uids, 0, sizeof(*uids));
@@ -245,22 +252,16 @@ pgs_net_instance_uids(const unsigned char *data, size_t len, pgs_net_uids *uids,
 			return st;
 		if (len == 0)
 			return pgs_fail(err, PGS_ERR_BAD_DATA, "the instance is empty");
-		in.setBuffer(data, (offile_off_t) len);
-		in.setEos();
-		file.transferInit();
-		cond = file.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
-		file.transferEnd();
-		if (cond.bad())
-			return pgs_fail(err, PGS_ERR_BAD_DATA, "the instance is not a readable DICOM dataset: %s", cond.text());
-		if (in.avail() != 0)
-			return pgs_fail(err, PGS_ERR_BAD_DATA, "the instance has %lu bytes after its dataset",
-							(unsigned long) in.avail());
-		pgs_net_read_uids(file.getDataset(), uids);
-		if (file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, ts).good() && !ts.empty())
+		pgs_error_clear(&load_err);
+		if (dicom_load(data, len, true, file, &layout, &load_err) != PGS_OK)
+			return pgs_fail(err, PGS_ERR_BAD_DATA, "the instance is not a readable DICOM dataset: %s",
+							load_err.message);
+		pgs_net_read_uids(file->getDataset(), uids);
+		if (file->getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, ts).good() && !ts.empty())
 			copy_string(uids->transfer_syntax_uid, sizeof(uids->transfer_syntax_uid), ts);
 		else
 			copy_string(uids->transfer_syntax_uid, sizeof(uids->transfer_syntax_uid),
-						DcmXfer(file.getDataset()->getOriginalXfer()).getXferID());
+						DcmXfer(layout.xfer).getXferID());
 		return PGS_OK;
 	})
 }
