@@ -167,6 +167,8 @@ TASKS = {
                       "yellow lesions painted on crops of real photographs"),
     "photo_large": (photo_haemorrhages, 160, 0.25, (240, 100, 100), "skimage",
                     "dark red haemorrhages on crops of real photographs, 160 px"),
+    "photo_299": (photo_lesions, 299, 0.33, (200, 100, 100), "sklearn",
+                  "yellow lesions on crops of real photographs at the study's 299 px"),
 }
 
 
