@@ -25,13 +25,7 @@ for my $s (@series)
 }
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
-my $node = PacsPeers::node_with_receiver('pacs_kills', q{
-CREATE EXTENSION pgscreen;
-CREATE ROLE pgscreen_receiver LOGIN;
-CREATE TABLE pushed (sop_instance_uid text PRIMARY KEY, series_instance_uid text, received_at timestamptz,
-                     dcm bytea NOT NULL);
-GRANT INSERT, SELECT (sop_instance_uid) ON pushed TO pgscreen_receiver;
-},
+my $node = PacsPeers::node_with_receiver('pacs_kills', $PacsPeers::PUSHED_TABLE_SQL,
 	'pgscreen.scp_port' => $port,
 	'pgscreen.scp_listen_addresses' => '127.0.0.1',
 	'pgscreen.scp_role' => 'pgscreen_receiver',

@@ -140,6 +140,16 @@ sub dcmtk
 
 # A server with pgscreen preloaded whose receiver starts once setup_sql has created its role and tables
 # (settings: pgscreen.* => value). Returns the node with every receiver worker listening.
+# The setup of the receiver's load tests: the receiving role and a table it may only insert into (and read the
+# UIDs of, for ON CONFLICT).
+our $PUSHED_TABLE_SQL = q{
+CREATE EXTENSION pgscreen;
+CREATE ROLE pgscreen_receiver LOGIN;
+CREATE TABLE pushed (sop_instance_uid text PRIMARY KEY, series_instance_uid text, received_at timestamptz,
+                     dcm bytea NOT NULL);
+GRANT INSERT, SELECT (sop_instance_uid) ON pushed TO pgscreen_receiver;
+};
+
 sub node_with_receiver
 {
 	my ($name, $setup_sql, %settings) = @_;
