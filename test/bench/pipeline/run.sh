@@ -72,7 +72,10 @@ INSERT INTO screen.deid_keys (name, key) VALUES ('pipeline', convert_to('pgscree
 ON CONFLICT (name) DO NOTHING;
 CREATE TABLE pipe_labels (sop_instance_uid text PRIMARY KEY, referable boolean NOT NULL);
 \copy pipe_labels FROM '$dir/corpus/labels.tsv'
-CREATE TABLE pipe_instances (sop_instance_uid text PRIMARY KEY, sop_class_uid text, dcm bytea NOT NULL);
+-- As docs/images.md advises for a table of images to preprocess in parallel: TOASTed values leave the heap
+-- small, so the planner is told the workers it deserves, and rows are spread over pages for workers to share.
+CREATE TABLE pipe_instances (id bigint GENERATED ALWAYS AS IDENTITY, sop_instance_uid text PRIMARY KEY,
+                             sop_class_uid text, dcm bytea NOT NULL) WITH (fillfactor = 10, parallel_workers = 2);
 ALTER TABLE pipe_instances ALTER COLUMN dcm SET STORAGE EXTERNAL;
 SQL
 
@@ -84,7 +87,7 @@ SELECT screen.current_device();
 SELECT screen.pacs_retrieve('127.0.0.1', $dicom_port, 'ORTHANC', '{"PatientID": "PHI-PIPE-*"}', 'pipe_instances',
                             '{"deidentify": {"key": "pipeline"}}');
 CREATE TABLE pipe_pre AS
-SELECT row_number() OVER (ORDER BY sop_instance_uid) AS id, sop_instance_uid, sop_class_uid,
+SELECT id, sop_instance_uid, sop_class_uid,
        CASE WHEN sop_class_uid = '$MG_CLASS' THEN screen.mammo_preprocess(dcm, height => 256, width => 208)
             ELSE screen.fundus_preprocess(dcm, 128) END AS pre
 FROM pipe_instances;
